@@ -543,9 +543,7 @@ def _build_view(report: Mapping[str, Any]) -> _View:
     ruleset = report.get("ruleset") or {}
     verdict = _s(report.get("verdict"))
     counts = _counts(report)
-    items_by_id = {
-        _s(item.get("id")): item for item in report.get("items") or [] if isinstance(item, Mapping)
-    }
+    items_by_id = {_s(item.get("id")): item for item in report.get("items") or [] if isinstance(item, Mapping)}
     errors: list[_Line] = []
     warnings: list[_Line] = []
     notes: list[_Line] = []  # info, and anything of an unknown severity
@@ -1020,9 +1018,7 @@ def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
     }
 
 
-def _summary_columns(
-    rows: Sequence[Mapping[str, Any]], item_titles: Mapping[str, str] | None
-) -> list[tuple[str, str]]:
+def _summary_columns(rows: Sequence[Mapping[str, Any]], item_titles: Mapping[str, str] | None) -> list[tuple[str, str]]:
     """(item id, title) of the item columns: the mapping given, else the first report's, then other ids."""
     columns: dict[str, str] = dict(item_titles or {})
     if not columns:

@@ -1,0 +1,42 @@
+# make demo / make test work on a fresh checkout: they create .venv and install everything,
+# Debian packages included (scripts/system-deps.sh).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+CORPUS ?= ../shared/corpus
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+
+.PHONY: demo test lint fixtures bench robustness clean system-deps
+
+$(STAMP): pyproject.toml scripts/system-deps.sh
+	bash scripts/system-deps.sh
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+system-deps:
+	bash scripts/system-deps.sh
+
+demo: $(STAMP)
+	$(BIN)/dossier demo --out out/demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+fixtures: $(STAMP)
+	$(BIN)/python -m fixtures.generate --out fixtures/samples
+
+bench: $(STAMP)
+	$(BIN)/python -m scripts.bench
+
+robustness: $(STAMP)
+	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness
+
+clean:
+	rm -rf out .pytest_cache .ruff_cache

@@ -1,0 +1,118 @@
+"""PDF → Document through pypdfium2: text lines per page with the geometry headings need.
+
+pypdfium2 is ~50× faster than pdfplumber on Chinese pages with the same text, so every page goes
+through it; each line's size, weight and position come from pdfium's character boxes of the
+line's first and last characters, which is all heading detection needs.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+
+from pipeline.model import Block, Document, Page
+
+from .errors import Unreadable
+
+# pdfium's FPDF_GetLastError codes → why the file cannot be read, for the clerk.
+_LOAD_ERRORS = {
+    pdfium_c.FPDF_ERR_FILE: ("io", "文件无法打开"),
+    pdfium_c.FPDF_ERR_FORMAT: ("corrupt", "文件已损坏或不是有效的 PDF"),
+    pdfium_c.FPDF_ERR_PASSWORD: ("encrypted", "PDF 文件设有打开密码（已加密），无法读取"),
+    pdfium_c.FPDF_ERR_SECURITY: ("encrypted", "PDF 文件采用不受支持的加密方式，无法读取"),
+    pdfium_c.FPDF_ERR_PAGE: ("corrupt", "PDF 页面内容损坏"),
+}
+
+_BOLD_WEIGHT = 600
+
+
+def _open(path: Path) -> pdfium.PdfDocument:
+    try:
+        return pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as exc:
+        code = pdfium_c.FPDF_GetLastError()
+        kind, reason = _LOAD_ERRORS.get(code, ("corrupt", "文件已损坏或不是有效的 PDF"))
+        raise Unreadable(kind, reason) from exc
+
+
+def _line_blocks(textpage: pdfium.PdfTextPage, page_no: int, width: float, height: float) -> list[Block]:
+    text = textpage.get_text_range()
+    raw = textpage.raw
+    blocks: list[Block] = []
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        start, content = offset, line.rstrip("\r\n")
+        offset += len(line)
+        stripped = content.strip()
+        if not stripped:
+            continue
+        first = start + (len(content) - len(content.lstrip()))
+        last = start + len(content.rstrip()) - 1
+        i0 = pdfium_c.FPDFText_GetCharIndexFromTextIndex(raw, first)
+        i1 = pdfium_c.FPDFText_GetCharIndexFromTextIndex(raw, last)
+        bbox = None
+        size = None
+        bold = False
+        centered = False
+        if i0 >= 0 and i1 >= 0:
+            l0, b0, r0, t0 = _charbox(raw, i0)
+            l1, b1, r1, t1 = _charbox(raw, i1)
+            x0, x1 = min(l0, l1), max(r0, r1)
+            top, bottom = height - max(t0, t1), height - min(b0, b1)
+            bbox = (round(x0, 1), round(top, 1), round(x1, 1), round(bottom, 1))
+            size = round(t0 - b0, 1)  # loose box height: the effective size, text matrix included
+            bold = pdfium_c.FPDFText_GetFontWeight(raw, i0) >= _BOLD_WEIGHT
+            line_width = x1 - x0
+            centered = line_width < 0.75 * width and abs((x0 + x1) / 2 - width / 2) < 0.06 * width
+        blocks.append(
+            Block(
+                text=stripped,
+                kind="line",
+                page=page_no,
+                bbox=bbox,
+                font_size=size,
+                bold=bold,
+                centered=centered,
+            )
+        )
+    return blocks
+
+
+def _charbox(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> tuple[float, float, float, float]:
+    rect = pdfium_c.FS_RECTF()
+    if not pdfium_c.FPDFText_GetLooseCharBox(raw, index, ctypes.byref(rect)):
+        return (0.0, 0.0, 0.0, 0.0)
+    return (rect.left, rect.bottom, rect.right, rect.top)
+
+
+def read_pdf(path: Path, doc: Document) -> Document:
+    pdf = _open(path)
+    try:
+        doc.pages = []
+        page_errors = 0
+        for index in range(len(pdf)):
+            number = index + 1
+            try:
+                page = pdf[index]
+                width, height = page.get_size()
+                textpage = page.get_textpage()
+                lines = _line_blocks(textpage, number, width, height)
+                textpage.close()
+                page.close()
+            except pdfium.PdfiumError:
+                page_errors += 1
+                doc.pages.append(Page(number=number, width=0, height=0, chars=0, needs_ocr=False))
+                continue
+            chars = sum(len("".join(b.text.split())) for b in lines)
+            doc.pages.append(Page(number=number, width=width, height=height, chars=chars))
+            doc.blocks.extend(lines)
+        if doc.pages and page_errors == len(doc.pages):
+            raise Unreadable("corrupt", "PDF 的所有页面均无法解析")
+    finally:
+        pdf.close()
+    for i, block in enumerate(doc.blocks):
+        block.index = i
+    return doc

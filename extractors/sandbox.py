@@ -1,0 +1,192 @@
+"""Run extractors in child processes, so a hostile file costs one file, never the run.
+
+A fuzzed PDF can crash pdfium (a segfault takes the whole interpreter with it) or spin for minutes;
+neither can be interrupted from Python inside the same process. Each file is therefore read by a
+worker process; a worker that overruns its time limit is killed and replaced, a worker that dies
+is replaced, and the file gets `FILE_UNREADABLE` with the reason.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import os
+import resource
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from pipeline.model import Document
+
+from . import read_file
+
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_MEMORY_MB = 4096
+
+
+@dataclass(frozen=True)
+class FileJob:
+    path: Path  # where the bytes are (inside the dossier folder or our temporary unpack folder)
+    rel: str  # the path shown in reports, relative to the dossier root
+    sha256: str
+    size: int
+
+
+def _serve(conn: Connection, memory_mb: int | None) -> None:
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if job is None:
+            return
+        conn.send(read_file(job.path, job.rel, job.sha256, job.size))
+
+
+_context: mp.context.BaseContext | None = None
+
+
+def _mp_context() -> mp.context.BaseContext:
+    # forkserver: safe when the parent runs threads (Prefect, watchdog), and a replaced worker
+    # forks from a server that has already imported the extractors, so it starts in milliseconds.
+    global _context
+    if _context is None:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["extractors", "extractors.pdf", "extractors.docx"])
+        _context = ctx
+    return _context
+
+
+class _Worker:
+    def __init__(self, memory_mb: int | None) -> None:
+        parent, child = _mp_context().Pipe()
+        self.conn = parent
+        self.process = _mp_context().Process(target=_serve, args=(child, memory_mb), daemon=True)
+        self.process.start()
+        child.close()
+        self.job: tuple[int, FileJob] | None = None
+        self.deadline = 0.0
+
+    def give(self, index: int, job: FileJob, timeout: float) -> None:
+        self.job = (index, job)
+        self.deadline = time.monotonic() + timeout
+        self.conn.send(job)
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join(timeout=5)
+        self.conn.close()
+
+    def stop(self) -> None:
+        with contextlib.suppress(BrokenPipeError, OSError):
+            self.conn.send(None)
+        self.process.join(timeout=2)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+def _failed(job: FileJob, kind: str, reason: str, seconds: float) -> Document:
+    return Document(
+        path=job.rel,
+        sha256=job.sha256,
+        format=job.path.suffix.lower().lstrip(".") or "unknown",
+        size=job.size,
+        error=reason,
+        error_kind=kind,
+        seconds=seconds,
+    )
+
+
+class ExtractionPool:
+    """Reads files in `workers` child processes, each file within `timeout` seconds."""
+
+    def __init__(
+        self,
+        workers: int = 1,
+        timeout: float = DEFAULT_TIMEOUT,
+        memory_mb: int | None = DEFAULT_MEMORY_MB,
+    ) -> None:
+        self.size = max(1, workers)
+        self.timeout = timeout
+        self.memory_mb = memory_mb
+        self._workers: list[_Worker] = []
+
+    def __enter__(self) -> ExtractionPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []
+
+    def _idle_worker(self) -> _Worker:
+        for worker in self._workers:
+            if worker.job is None:
+                return worker
+        worker = _Worker(self.memory_mb)
+        self._workers.append(worker)
+        return worker
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        self._workers.remove(worker)
+
+    def read_all(self, jobs: list[FileJob]) -> list[Document]:
+        """Every file's Document, in the order of `jobs`."""
+        results: list[Document | None] = [None] * len(jobs)
+        pending = deque(enumerate(jobs))
+        busy: list[_Worker] = []
+        while pending or busy:
+            while pending and len(busy) < self.size:
+                index, job = pending.popleft()
+                worker = self._idle_worker()
+                try:
+                    worker.give(index, job, self.timeout)
+                except (BrokenPipeError, OSError):
+                    self._replace(worker)
+                    pending.appendleft((index, job))
+                    continue
+                busy.append(worker)
+            now = time.monotonic()
+            ready = wait([w.conn for w in busy], timeout=max(0.0, min(w.deadline for w in busy) - now))
+            for worker in list(busy):
+                assert worker.job is not None
+                index, job = worker.job
+                if worker.conn in ready:
+                    try:
+                        results[index] = worker.conn.recv()
+                    except (EOFError, OSError):
+                        code = worker.process.exitcode if not worker.process.is_alive() else None
+                        worker.process.join(timeout=1)
+                        code = worker.process.exitcode if code is None else code
+                        reason = "解析器在读取此文件时崩溃（文件可能已损坏或被恶意构造）"
+                        if code is not None and code < 0:
+                            reason += f"，信号 {-code}"
+                        results[index] = _failed(job, "crash", reason, self.timeout - worker.deadline + now)
+                        busy.remove(worker)
+                        self._replace(worker)
+                        continue
+                    worker.job = None
+                    busy.remove(worker)
+                elif time.monotonic() >= worker.deadline:
+                    results[index] = _failed(
+                        job, "timeout", f"读取超过 {self.timeout:g} 秒仍未完成，已放弃此文件", self.timeout
+                    )
+                    busy.remove(worker)
+                    self._replace(worker)
+        return [doc for doc in results if doc is not None]
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)))

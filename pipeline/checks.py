@@ -1,0 +1,142 @@
+"""Checks: turn identified sections and read files into item results and findings (CONTRACT.md)."""
+
+from __future__ import annotations
+
+from .identify import Candidate
+from .intake import IntakeProblem
+from .model import Document, Finding, ItemResult, Location, Severity
+from .ruleset import ItemRule, Ruleset
+from .text import count_chars_no_spaces, count_words
+
+# Finding codes and their severities are part of the outside contract.
+SEVERITY: dict[str, Severity] = {
+    "ITEM_MISSING": "error",
+    "ITEM_OVERSIZED": "error",
+    "SEAL_MISSING": "error",
+    "ITEM_EMPTY": "error",
+    "FILE_UNREADABLE": "error",
+    "FORM_FIELD_MISSING": "warning",
+    "CONDITION_NOT_MET": "warning",
+    "INCONSISTENT_VALUE": "warning",
+    "UNSUPPORTED_FORMAT": "warning",
+    "OCR_LOW_CONFIDENCE": "warning",
+    "LOW_CONFIDENCE": "warning",
+    "DUPLICATE_FILE": "info",
+    "ARCHIVE_ENTRY_SKIPPED": "info",
+}
+
+
+def finding(code: str, message: str, item: str | None = None, location: Location | None = None) -> Finding:
+    return Finding(code=code, severity=SEVERITY[code], message=message, item=item, location=location)
+
+
+def _location(candidate: Candidate) -> Location:
+    return Location(candidate.section.document.path, candidate.section.pages)
+
+
+def _merge_locations(candidates: list[Candidate]) -> list[Location]:
+    """One location per file, its pages spanning every section of the item in that file."""
+    merged: dict[str, Location] = {}
+    for candidate in candidates:
+        loc = _location(candidate)
+        seen = merged.get(loc.file)
+        if seen is None:
+            merged[loc.file] = Location(loc.file, list(loc.pages) if loc.pages else None)
+        elif seen.pages and loc.pages:
+            seen.pages = [min(seen.pages[0], loc.pages[0]), max(seen.pages[1], loc.pages[1])]
+    return list(merged.values())
+
+
+def _word_counts(candidates: list[Candidate]) -> tuple[int, int]:
+    """Body 字 of an item: summed over its sections within one file; across files the largest
+    (the same text is often submitted twice, as .docx and as PDF)."""
+    per_file: dict[str, list[int]] = {}
+    for candidate in candidates:
+        text = candidate.section.body_text
+        counts = per_file.setdefault(candidate.section.document.path, [0, 0])
+        counts[0] += count_words(text)
+        counts[1] += count_chars_no_spaces(text)
+    if not per_file:
+        return 0, 0
+    words, chars = max(per_file.values())
+    return words, chars
+
+
+def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) -> ItemResult:
+    result = ItemResult(rule.id, rule.article, rule.title, rule.required)
+    if rule.needs_seal:
+        result.seal = {"detected": None, "checked": False, "reason": "本版本尚未检测公章，请人工核对"}
+    if not candidates:
+        if rule.required:
+            result.findings.append(finding("ITEM_MISSING", f"缺少{rule.title}（{rule.article}）", item=rule.id))
+        return result
+    result.present = True
+    result.confidence = max(c.confidence for c in candidates)
+    result.locations = _merge_locations(candidates)
+    words, chars = _word_counts(candidates)
+    result.metrics = {"word_count": words, "char_count_no_spaces": chars}
+    where = result.locations[0]
+    if rule.limit_words is not None:
+        result.metrics["limit"] = rule.limit_words
+        if words > rule.limit_words:
+            result.findings.append(
+                finding(
+                    "ITEM_OVERSIZED",
+                    f"{rule.title} {words} 字，超过 {rule.limit_words} 字上限（多 {words - rule.limit_words} 字）",
+                    item=rule.id,
+                    location=where,
+                )
+            )
+    if words < ruleset.identification.empty_body_words:
+        textless = any(c.section.document.pages and not c.section.document.blocks for c in candidates)
+        why = "（文件没有可读取的文字层，可能是扫描件）" if textless else ""
+        result.findings.append(
+            finding(
+                "ITEM_EMPTY",
+                f"{rule.title}只有标题或几乎没有内容（正文 {words} 字）{why}",
+                item=rule.id,
+                location=where,
+            )
+        )
+    if result.confidence < ruleset.identification.low_confidence:
+        result.findings.append(
+            finding(
+                "LOW_CONFIDENCE",
+                f"{rule.title}的识别把握不大（置信度 {result.confidence:.2f}），请人工确认："
+                + "；".join(c.section.label() for c in candidates),
+                item=rule.id,
+                location=where,
+            )
+        )
+    return result
+
+
+def file_findings(docs: list[Document], duplicates: dict[str, str]) -> list[Finding]:
+    """FILE_UNREADABLE, UNSUPPORTED_FORMAT and DUPLICATE_FILE, one per file concerned."""
+    findings: list[Finding] = []
+    for doc in docs:
+        where = Location(doc.path, None)
+        if doc.unsupported:
+            findings.append(finding("UNSUPPORTED_FORMAT", f"{doc.path}：{doc.error}", location=where))
+        elif doc.error:
+            findings.append(finding("FILE_UNREADABLE", f"{doc.path} 无法读取：{doc.error}", location=where))
+        if doc.path in duplicates:
+            findings.append(
+                finding(
+                    "DUPLICATE_FILE",
+                    f"{doc.path} 与 {duplicates[doc.path]} 内容完全相同（重复提交）",
+                    location=where,
+                )
+            )
+    return findings
+
+
+def intake_findings(problems: list[IntakeProblem]) -> list[Finding]:
+    findings: list[Finding] = []
+    for problem in problems:
+        where = Location(problem.rel, None)
+        if problem.kind in ("unsafe_path", "symlink"):
+            findings.append(finding("ARCHIVE_ENTRY_SKIPPED", f"{problem.rel}：{problem.reason}", location=where))
+        else:
+            findings.append(finding("FILE_UNREADABLE", f"{problem.rel} 无法读取：{problem.reason}", location=where))
+    return findings

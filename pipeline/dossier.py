@@ -1,0 +1,189 @@
+"""Check one dossier end to end: intake → extraction → sections → identification → checks → report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
+
+from .checks import file_findings, intake_findings, judge_item
+from .identify import Candidate, assign, score_section
+from .intake import open_dossier
+from .model import Document, Finding, ItemResult
+from .ruleset import Ruleset
+from .sections import split_sections
+from .words import Segmenter
+
+SCHEMA = "dossier-report/1"
+CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
+_segmenters: dict[str, Segmenter] = {}
+
+
+@dataclass
+class Checked:
+    """A checked dossier: the report.json dict plus the model behind it."""
+
+    report: dict[str, Any]
+    documents: list[Document]
+    items: list[ItemResult]
+    findings: list[Finding]
+    candidates: list[Candidate]
+
+
+def dossier_id(name: str) -> str:
+    """CONTRACT.md: the child's name minus a .zip extension."""
+    return name[:-4] if name.lower().endswith(".zip") else name
+
+
+def segmenter_for(ruleset: Ruleset) -> Segmenter:
+    """One segmenter per ruleset per process; it starts loading on first request."""
+    key = ruleset.source or ruleset.id
+    if key not in _segmenters:
+        vocabulary = set(ruleset.all_cues())
+        _segmenters[key] = Segmenter(vocabulary).start()
+    return _segmenters[key]
+
+
+def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], dict[str, str]]:
+    """Read each distinct content once; a duplicate gets a copy of its twin's Document."""
+    first: dict[str, FileJob] = {}
+    duplicates: dict[str, str] = {}
+    unique: list[FileJob] = []
+    for job in jobs:
+        if job.sha256 in first:
+            duplicates[job.rel] = first[job.sha256].rel
+        else:
+            first[job.sha256] = job
+            unique.append(job)
+    read = {doc.sha256: doc for doc in pool.read_all(unique)}
+    documents: list[Document] = []
+    for job in jobs:
+        doc = read[job.sha256]
+        if job.rel != doc.path:
+            doc = Document(
+                path=job.rel,
+                sha256=doc.sha256,
+                format=doc.format,
+                size=doc.size,
+                blocks=doc.blocks,
+                pages=doc.pages,
+                error=doc.error,
+                error_kind=doc.error_kind,
+                unsupported=doc.unsupported,
+            )
+        documents.append(doc)
+    return documents, duplicates
+
+
+def check_dossier(
+    path: Path,
+    ruleset: Ruleset,
+    pool: ExtractionPool | None = None,
+    dossier_name: str | None = None,
+) -> Checked:
+    started = time.perf_counter()
+    segmenter = segmenter_for(ruleset)  # loads while the files are read
+    own_pool = pool is None
+    pool = pool or ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT)
+    try:
+        with open_dossier(path) as intake:
+            documents, duplicates = _read(intake.files, pool)
+            skipped = list(intake.skipped)
+            findings = intake_findings(intake.problems)
+    finally:
+        if own_pool:
+            pool.close()
+    candidates: list[Candidate] = []
+    for doc in documents:
+        if doc.path in duplicates or not doc.readable:
+            continue
+        for section in split_sections(doc, ruleset):
+            candidates.append(score_section(section, ruleset, segmenter))
+    by_item = assign(candidates, ruleset)
+    items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
+    findings = [f for item in items for f in item.findings] + file_findings(documents, duplicates) + findings
+    report = build_report(
+        path, dossier_name or path.name, ruleset, documents, candidates, duplicates, items, findings, skipped
+    )
+    report["elapsed_seconds"] = round(time.perf_counter() - started, 3)
+    return Checked(report, documents, items, findings, candidates)
+
+
+def _identified_as(doc: Document, candidates: list[Candidate], duplicates: dict[str, str]) -> list[dict[str, Any]]:
+    source = duplicates.get(doc.path, doc.path)
+    return [
+        {
+            "item": c.item,
+            "title": c.section.title,
+            "pages": c.section.pages,
+            "confidence": c.confidence if c.item else round(max(c.scores.values(), default=0.0), 2),
+        }
+        for c in candidates
+        if c.section.document.path == source
+    ]
+
+
+def build_report(
+    path: Path,
+    name: str,
+    ruleset: Ruleset,
+    documents: list[Document],
+    candidates: list[Candidate],
+    duplicates: dict[str, str],
+    items: list[ItemResult],
+    findings: list[Finding],
+    skipped: list[str],
+) -> dict[str, Any]:
+    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
+    return {
+        "schema": SCHEMA,
+        "dossier": {
+            "id": dossier_id(name),
+            "source": name,
+            "checked_at": dt.datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
+            "files": [
+                {
+                    "path": doc.path,
+                    "sha256": doc.sha256,
+                    "format": doc.format,
+                    "pages": doc.page_count,
+                    "ocr_pages": 0,
+                    "error": doc.error,
+                    "error_kind": doc.error_kind,
+                    "size": doc.size,
+                    "identified_as": _identified_as(doc, candidates, duplicates),
+                }
+                for doc in documents
+            ],
+            "skipped": skipped,
+        },
+        "ruleset": {"id": ruleset.id, "title": ruleset.title},
+        "verdict": "incomplete" if counts["error"] else "complete",
+        "items": [item.as_dict() for item in items],
+        "fields": {
+            "cluster_name": None,
+            "applicant": None,
+            "region": None,
+            "leading_industry": None,
+            "area_km2": None,
+            "enterprise_count": None,
+            "annual_revenue_cny": None,
+        },
+        "conditions": [
+            {
+                "id": c.id,
+                "article": c.article,
+                "status": "unknown",
+                "value": None,
+                "threshold": c.threshold,
+                "unit": c.unit,
+            }
+            for c in ruleset.conditions
+        ],
+        "findings": [f.as_dict() for f in findings],
+        "counts": counts,
+    }

@@ -1,0 +1,121 @@
+"""Identify which Art. 6 item each section is.
+
+Each section is scored against each item from two kinds of evidence:
+- its title (heading, 目录 entry, first line) or, for a whole file, its file name, matched against
+  the item's title patterns: this is what makes a section *be* an item;
+- its content: how many of the item's cue words it uses and how densely (jieba words).
+A section that merely mentions another item ("本集群已编制发展规划") gets no title evidence for it,
+and content alone is capped below a title match, so a mention never makes an item present.
+Then one assignment is chosen over the whole dossier: each section is one item (or none); an
+item may span several sections; a required item still missing may take a section that scores
+well enough for it from an item that has more than one.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .model import Section
+from .ruleset import Ruleset
+from .text import normalize
+from .words import Segmenter
+
+TITLE_WEIGHT = 0.75  # a title match alone
+FILE_NAME_WEIGHT = 0.65  # a file-name match alone (names are often numbered but sometimes wrong)
+CONTENT_WEIGHT = 0.6  # full cue coverage alone: enough for a file with no usable title
+CONTENT_SAMPLE = 6000  # characters of a section's body that are segmented
+MIN_CONTENT_CHARS = 20
+COVERAGE_CUES = 6  # distinct cues that make full coverage
+DENSITY_FULL = 8.0  # cue words per 1000 characters that make full density
+
+
+@dataclass
+class Candidate:
+    section: Section
+    scores: dict[str, float] = field(default_factory=dict)
+    evidence: dict[str, list[str]] = field(default_factory=dict)  # item → what supported it
+    item: str | None = None
+
+    @property
+    def confidence(self) -> float:
+        return round(self.scores.get(self.item, 0.0), 2) if self.item else 0.0
+
+
+def _content_scores(text: str, ruleset: Ruleset, segmenter: Segmenter) -> dict[str, float]:
+    sample = text[:CONTENT_SAMPLE]
+    chars = len(normalize(sample))
+    if chars < MIN_CONTENT_CHARS:
+        return {}
+    words = Counter(segmenter.cut(sample))
+    scores: dict[str, float] = {}
+    for rule in ruleset.items:
+        hits = {cue: words[cue] for cue in rule.cues if words.get(cue)}
+        if not hits:
+            continue
+        coverage = min(1.0, len(hits) / min(COVERAGE_CUES, len(rule.cues)))
+        density = min(1.0, sum(hits.values()) / (chars / 1000) / DENSITY_FULL)
+        scores[rule.id] = coverage * (0.5 + 0.5 * density)
+    return scores
+
+
+def _file_stem(path: str) -> str:
+    name = path.rsplit("/", 1)[-1]
+    return name.rsplit(".", 1)[0] if "." in name else name
+
+
+def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> Candidate:
+    candidate = Candidate(section)
+    title_items = {r.id for r in ruleset.items_titled(section.title)} if section.title_source != "file_name" else set()
+    name_items: set[str] = set()
+    if section.role == "whole":
+        name_items = {r.id for r in ruleset.items_titled(_file_stem(section.document.path))}
+    content = _content_scores(section.body_text, ruleset, segmenter) if section.role != "preamble" else {}
+    for rule in ruleset.items:
+        title = TITLE_WEIGHT if rule.id in title_items else FILE_NAME_WEIGHT if rule.id in name_items else 0.0
+        cue = CONTENT_WEIGHT * content.get(rule.id, 0.0)
+        score = 1 - (1 - title) * (1 - cue)
+        if score > 0:
+            candidate.scores[rule.id] = round(score, 4)
+            candidate.evidence[rule.id] = [
+                label
+                for label, present in (
+                    ("标题", rule.id in title_items),
+                    ("文件名", rule.id in name_items),
+                    (f"内容关键词 {content.get(rule.id, 0):.2f}", rule.id in content),
+                )
+                if present
+            ]
+    return candidate
+
+
+def assign(candidates: list[Candidate], ruleset: Ruleset) -> dict[str, list[Candidate]]:
+    """Choose each section's item over the whole dossier; returns item id → its sections."""
+    threshold = ruleset.identification.present_threshold
+    by_item: dict[str, list[Candidate]] = {rule.id: [] for rule in ruleset.items}
+    for candidate in candidates:
+        if not candidate.scores:
+            continue
+        best = max(candidate.scores, key=lambda item: candidate.scores[item])
+        if candidate.scores[best] >= threshold:
+            candidate.item = best
+            by_item[best].append(candidate)
+    # A required item still missing may take a section from an item that has several, or an
+    # unassigned one, when that section scores above the threshold for it.
+    for rule in ruleset.items:
+        if by_item[rule.id] or not rule.required:
+            continue
+        spare = [
+            c
+            for c in candidates
+            if c.scores.get(rule.id, 0.0) >= threshold
+            and c.section.role != "preamble"
+            and (c.item is None or len(by_item[c.item]) > 1)
+        ]
+        if spare:
+            chosen = max(spare, key=lambda c: c.scores[rule.id])
+            if chosen.item is not None:
+                by_item[chosen.item].remove(chosen)
+            chosen.item = rule.id
+            by_item[rule.id].append(chosen)
+    return by_item

@@ -1,0 +1,164 @@
+"""The document model every extractor produces and every pipeline stage reads.
+
+Plain dataclasses that pickle across the extraction worker boundary and print readably.
+An extractor fills `Document.blocks`; the pipeline splits documents into `Section`s,
+assigns sections to the ruleset's items and records `Finding`s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+BlockKind = Literal["heading", "paragraph", "table", "line"]
+Severity = Literal["error", "warning", "info"]
+
+
+@dataclass
+class Block:
+    """One unit of text in reading order: a paragraph, a PDF line, a heading, a table."""
+
+    text: str
+    kind: BlockKind = "paragraph"
+    page: int | None = None  # 1-based; None for formats without pages (Word)
+    index: int = 0  # position in the document's reading order
+    bbox: tuple[float, float, float, float] | None = None  # x0, top, x1, bottom in points
+    font_size: float | None = None
+    bold: bool = False
+    centered: bool = False
+    style: str | None = None  # Word paragraph style name
+    heading_level: int | None = None  # from a Word heading style / outline level
+    source: Literal["text", "ocr"] = "text"
+    confidence: float | None = None  # OCR confidence of this block
+    rows: list[list[str]] | None = None  # table cells, for kind == "table"
+
+
+@dataclass
+class Page:
+    number: int  # 1-based
+    width: float
+    height: float
+    chars: int  # non-space characters in the text layer
+    needs_ocr: bool = False
+    ocr_confidence: float | None = None
+
+
+@dataclass
+class Document:
+    """One file of a dossier as read by its extractor."""
+
+    path: str  # relative to the dossier root, with "/" separators
+    sha256: str
+    format: str  # pdf, docx, doc, wps, zip, ...; the file's kind as detected
+    size: int = 0
+    blocks: list[Block] = field(default_factory=list)
+    pages: list[Page] | None = None  # None for formats without pages
+    error: str | None = None  # why the file could not be read, in Chinese
+    error_kind: str | None = None  # short machine reason: encrypted, corrupt, empty, timeout, crash ...
+    unsupported: bool = False
+    seconds: float = 0.0
+
+    @property
+    def page_count(self) -> int | None:
+        return None if self.pages is None else len(self.pages)
+
+    @property
+    def readable(self) -> bool:
+        return self.error is None and not self.unsupported
+
+    @property
+    def text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+
+@dataclass
+class Section:
+    """A contiguous run of one document's blocks that may be one Art. 6 item."""
+
+    document: Document
+    title: str  # heading text, first line, or the file name where nothing better exists
+    title_source: Literal["heading", "toc", "first_line", "file_name"]
+    blocks: list[Block]  # body blocks, the title heading excluded
+    role: Literal["whole", "item", "preamble"] = "whole"  # a whole file, a part of a bound file, its cover
+    title_page: int | None = None
+
+    @property
+    def body_text(self) -> str:
+        return "\n".join(b.text for b in self.blocks)
+
+    @property
+    def pages(self) -> list[int] | None:
+        """[first, last] page, 1-based inclusive; None where the format has no pages."""
+        if self.document.pages is None:
+            return None
+        numbers = [b.page for b in self.blocks if b.page is not None]
+        if self.title_page is not None:
+            numbers.append(self.title_page)
+        if not numbers:
+            return None
+        return [min(numbers), max(numbers)]
+
+    def label(self) -> str:
+        where = self.document.path
+        if self.pages:
+            where += (
+                f" 第{self.pages[0]}–{self.pages[1]}页" if self.pages[0] != self.pages[1] else (f" 第{self.pages[0]}页")
+            )
+        return f"{where}「{self.title}」"
+
+
+@dataclass
+class Location:
+    file: str
+    pages: list[int] | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "pages": self.pages}
+
+
+@dataclass
+class Finding:
+    code: str
+    severity: Severity
+    message: str
+    item: str | None = None
+    location: Location | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "item": self.item,
+            "message": self.message,
+            "location": self.location.as_dict() if self.location else None,
+        }
+
+
+@dataclass
+class ItemResult:
+    """One Art. 6 item of the ruleset as judged in one dossier."""
+
+    id: str
+    article: str
+    title: str
+    required: bool
+    present: bool = False
+    confidence: float = 0.0
+    locations: list[Location] = field(default_factory=list)
+    metrics: dict[str, int] = field(default_factory=dict)
+    seal: dict[str, object] | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "article": self.article,
+            "title": self.title,
+            "required": self.required,
+            "present": self.present,
+            "confidence": self.confidence,
+            "locations": [loc.as_dict() for loc in self.locations],
+            "metrics": self.metrics,
+            "seal": self.seal,
+            "findings": [f.as_dict() for f in self.findings],
+        }

@@ -1,0 +1,166 @@
+"""Load a ruleset file: the regulation's items, limits and conditions as data."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .text import normalize, strip_numbering
+
+RULESET_DIR = Path(__file__).parent / "rulesets"
+DEFAULT_RULESET = "shandong-2020"
+
+
+class RulesetError(ValueError):
+    """The ruleset file is missing or malformed; the message is for people."""
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    id: str
+    article: str
+    title: str
+    required: bool
+    titles: tuple[re.Pattern[str], ...]
+    negative: tuple[re.Pattern[str], ...] = ()
+    cues: tuple[str, ...] = ()
+    limit_words: int | None = None
+    needs_seal: bool = False
+
+    def matches_title(self, title: str) -> bool:
+        """Whether a heading, TOC entry or file name names this item (not merely mentions it)."""
+        text = normalize(strip_numbering(title))
+        if not text or any(p.search(text) for p in self.negative):
+            return False
+        return any(p.search(text) for p in self.titles)
+
+
+@dataclass(frozen=True)
+class Condition:
+    id: str
+    article: str
+    field: str
+    op: str  # "<=" or ">="
+    threshold: float
+    unit: str
+    title: str
+
+
+@dataclass(frozen=True)
+class Identification:
+    present_threshold: float = 0.45
+    low_confidence: float = 0.65
+    empty_body_words: int = 30
+
+
+@dataclass(frozen=True)
+class Ruleset:
+    id: str
+    title: str
+    items: tuple[ItemRule, ...]
+    conditions: tuple[Condition, ...] = ()
+    identification: Identification = field(default_factory=Identification)
+    valid_from: dt.date | None = None
+    valid_until: dt.date | None = None
+    relaxation: str = ""
+    source: str = ""
+
+    def item(self, item_id: str) -> ItemRule:
+        for rule in self.items:
+            if rule.id == item_id:
+                return rule
+        raise KeyError(item_id)
+
+    def items_titled(self, title: str) -> list[ItemRule]:
+        return [rule for rule in self.items if rule.matches_title(title)]
+
+    def all_cues(self) -> set[str]:
+        return {cue for rule in self.items for cue in rule.cues}
+
+
+def _patterns(raw: Any, where: str) -> tuple[re.Pattern[str], ...]:
+    try:
+        return tuple(re.compile(str(p)) for p in raw or [])
+    except re.error as exc:
+        raise RulesetError(f"规则文件 {where} 中的标题模式无效：{exc}") from exc
+
+
+def _date(value: Any) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value))
+
+
+def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
+    try:
+        items = tuple(
+            ItemRule(
+                id=str(raw["id"]),
+                article=str(raw["article"]),
+                title=str(raw["title"]),
+                required=bool(raw.get("required", True)),
+                titles=_patterns(raw.get("titles"), f"{raw['id']}.titles"),
+                negative=_patterns(raw.get("negative"), f"{raw['id']}.negative"),
+                cues=tuple(str(c) for c in raw.get("cues") or []),
+                limit_words=int(raw["limit_words"]) if raw.get("limit_words") else None,
+                needs_seal=bool(raw.get("needs_seal", False)),
+            )
+            for raw in data["items"]
+        )
+        conditions = tuple(
+            Condition(
+                id=str(raw["id"]),
+                article=str(raw["article"]),
+                field=str(raw["field"]),
+                op=str(raw["op"]),
+                threshold=float(raw["threshold"]),
+                unit=str(raw.get("unit", "")),
+                title=str(raw.get("title", raw["id"])),
+            )
+            for raw in data.get("conditions") or []
+        )
+        ident = Identification(**(data.get("identification") or {}))
+        ruleset = Ruleset(
+            id=str(data["id"]),
+            title=str(data["title"]),
+            items=items,
+            conditions=conditions,
+            identification=ident,
+            valid_from=_date(data.get("valid_from")),
+            valid_until=_date(data.get("valid_until")),
+            relaxation=str(data.get("relaxation", "")),
+            source=source,
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        if isinstance(exc, RulesetError):
+            raise
+        raise RulesetError(f"规则文件 {source or '(内存)'} 格式有误：{exc!r}") from exc
+    ids = [rule.id for rule in ruleset.items]
+    if len(set(ids)) != len(ids):
+        raise RulesetError(f"规则文件 {source} 中的材料编号重复：{ids}")
+    for cond in ruleset.conditions:
+        if cond.op not in ("<=", ">="):
+            raise RulesetError(f"规则文件 {source} 中条件 {cond.id} 的比较符 {cond.op} 不受支持")
+    return ruleset
+
+
+def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
+    """A bundled ruleset by id (`shandong-2020`) or any YAML file by path."""
+    path = Path(id_or_path)
+    if not path.suffix:
+        path = RULESET_DIR / f"{id_or_path}.yaml"
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in RULESET_DIR.glob("*.yaml")))
+        raise RulesetError(f"找不到规则集「{id_or_path}」（内置规则集：{known}）")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise RulesetError(f"无法读取规则文件 {path}：{exc}") from exc
+    if not isinstance(data, dict):
+        raise RulesetError(f"规则文件 {path} 不是一个 YAML 映射")
+    return parse_ruleset(data, source=str(path))

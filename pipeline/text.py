@@ -1,0 +1,80 @@
+"""Text rules: Word's 字 count (CONTRACT.md), title normalisation, page furniture."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+# East Asian characters that Word counts one by one: CJK ideographs (all planes), kana, hangul.
+_EAST_ASIAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
+# Full-width and CJK punctuation, also counted one by one: CJK symbols (、。《》「」【】),
+# full-width forms (，！（）：；１２３ＡＢ), and the general punctuation Chinese text uses (“”‘’—…·).
+_WIDE_PUNCT = "\u3000-\u303f\uff00-\uffef\u2010-\u206f\u00b7\ufe30-\ufe4f"
+_WORD = re.compile(rf"[{_EAST_ASIAN}{_WIDE_PUNCT}]|[^\s{_EAST_ASIAN}{_WIDE_PUNCT}]+")
+_NON_SPACE = re.compile(r"\S")
+
+
+def count_words(text: str) -> int:
+    """Word's 字数: each CJK character or full-width/CJK punctuation mark is 1, each unbroken
+    run of other non-space characters (a Latin word, `2024`, `3.5%`) is 1."""
+    return len(_WORD.findall(text))
+
+
+def count_chars_no_spaces(text: str) -> int:
+    """Word's 字符数（不计空格）: every non-whitespace character."""
+    return len(_NON_SPACE.findall(text))
+
+
+_TITLE_NOISE = re.compile(r"[\s\u3000·.．…_\-—–]+")
+
+
+def normalize(text: str) -> str:
+    """NFKC (full-width ASCII to half-width), no spaces or leader dots: for comparing titles."""
+    return _TITLE_NOISE.sub("", unicodedata.normalize("NFKC", text))
+
+
+# Numbered title prefixes as applicants write them, most prominent first. The level is the
+# nesting a prefix usually has in a Chinese document, used only when nothing better is known.
+NUMBERING = (
+    (re.compile(r"^(附件|附表)\s*[0-9一二三四五六七八九十]+"), 1),
+    (re.compile(r"^第[一二三四五六七八九十0-9]+(部分|章|篇)"), 1),
+    (re.compile(r"^[一二三四五六七八九十]+\s*[、.．]"), 2),
+    (re.compile(r"^[（(][一二三四五六七八九十]+[）)]"), 3),
+    (re.compile(r"^[0-9]+\s*[、.．](?![0-9])"), 4),
+    (re.compile(r"^[（(][0-9]+[）)]"), 5),
+)
+
+_NUMBER_PREFIX = re.compile(
+    r"^\s*((附件|附表)\s*[0-9一二三四五六七八九十]+[：:.、\s]*|第[一二三四五六七八九十0-9]+(部分|章|篇)[：:、\s]*"
+    r"|[一二三四五六七八九十]+\s*[、.．]|[（(][一二三四五六七八九十0-9]+[）)]|[0-9]+\s*[、.．](?![0-9]))\s*"
+)
+
+
+def numbering_level(text: str) -> int | None:
+    """The nesting level a numbered title prefix implies (`附件1` 1, `一、` 2, `（一）` 3 …)."""
+    stripped = text.strip()
+    for pattern, level in NUMBERING:
+        if pattern.match(stripped):
+            return level
+    return None
+
+
+def strip_numbering(title: str) -> str:
+    """`二、特色产业集群发展情况简介` → `特色产业集群发展情况简介`."""
+    return _NUMBER_PREFIX.sub("", title, count=1).strip()
+
+
+# A line that is only a page number: `3`, `- 3 -`, `— 3 —`, `第 3 页`, `第3页 共12页`, `3/12`.
+_PAGE_NUMBER = re.compile(
+    r"^\s*([-—–]\s*)?\d{1,4}(\s*[-—–])?\s*$|^\s*第\s*\d{1,4}\s*页(\s*[,，/]?\s*共\s*\d{1,4}\s*页)?\s*$"
+    r"|^\s*\d{1,4}\s*/\s*\d{1,4}\s*$"
+)
+
+
+def is_page_number(line: str) -> bool:
+    return bool(_PAGE_NUMBER.match(line))
+
+
+# A table-of-contents entry: a title followed by leader dots and a page number.
+TOC_ENTRY = re.compile(r"^(?P<title>.+?)[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})\s*$")
+TOC_HEADING = re.compile(r"^\s*目\s*录\s*$")
