@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import signal
@@ -17,8 +18,21 @@ from .errors import Unreadable, Unsupported
 CONVERT_SECONDS = 50
 
 
+_profile: Path | None = None
+
+
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def _profile_dir() -> Path:
+    """One LibreOffice profile per worker process, made once (a new profile costs ~0.5 s) and
+    never shared (two running instances cannot share one)."""
+    global _profile
+    if _profile is None:
+        _profile = Path(tempfile.mkdtemp(prefix="dossier-lo-profile-"))
+        atexit.register(shutil.rmtree, _profile, True)
+    return _profile
 
 
 def read_legacy(path: Path, doc: Document) -> Document:
@@ -34,10 +48,9 @@ def read_legacy(path: Path, doc: Document) -> Document:
         # input must never be touched.
         source = work / f"input.{doc.format}"
         shutil.copyfile(path, source)
-        # Each conversion gets its own profile so parallel workers do not lock each other out.
         command = [
             binary,
-            f"-env:UserInstallation=file://{work / 'profile'}",
+            f"-env:UserInstallation=file://{_profile_dir()}",
             "--headless",
             "--norestore",
             "--nolockcheck",

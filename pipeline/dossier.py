@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from dataclasses import dataclass
@@ -63,19 +64,7 @@ def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], di
     documents: list[Document] = []
     for job in jobs:
         doc = read[job.sha256]
-        if job.rel != doc.path:
-            doc = Document(
-                path=job.rel,
-                sha256=doc.sha256,
-                format=doc.format,
-                size=doc.size,
-                blocks=doc.blocks,
-                pages=doc.pages,
-                error=doc.error,
-                error_kind=doc.error_kind,
-                unsupported=doc.unsupported,
-            )
-        documents.append(doc)
+        documents.append(doc if job.rel == doc.path else dataclasses.replace(doc, path=job.rel))
     return documents, duplicates
 
 
@@ -155,6 +144,7 @@ def build_report(
                     "error": doc.error,
                     "error_kind": doc.error_kind,
                     "size": doc.size,
+                    "seconds": round(doc.seconds, 3),
                     "identified_as": _identified_as(doc, candidates, duplicates),
                 }
                 for doc in documents

@@ -57,6 +57,7 @@ class IntakeProblem:
 class Intake:
     source: Path
     kind: str  # folder, zip, file
+    workdir: Path  # our temporary folder: archives unpack here and nowhere else
     files: list[FileJob] = field(default_factory=list)
     problems: list[IntakeProblem] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # junk left out, for the record
@@ -223,13 +224,13 @@ def open_dossier(path: Path, max_bytes: int = MAX_UNPACKED_BYTES, max_members: i
     budget = _Budget(max_bytes, max_members)
     try:
         if path.is_dir():
-            intake = Intake(path, "folder")
+            intake = Intake(path, "folder", tmp)
             _walk_folder(path, intake, tmp, budget)
         elif path.suffix.lower() == ".zip" or _looks_like_plain_zip(path):
-            intake = Intake(path, "zip")
+            intake = Intake(path, "zip", tmp)
             _unpack_guarded(path, "", tmp, intake, budget, depth=0)
         else:
-            intake = Intake(path, "file")
+            intake = Intake(path, "file", tmp)
             intake.files.append(FileJob(path, path.name, sha256_of(path), path.stat().st_size))
         intake.files.sort(key=lambda job: _natural_key(job.rel))
         yield intake

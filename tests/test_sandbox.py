@@ -1,0 +1,63 @@
+"""The extraction sandbox: a file that hangs or kills its reader costs that file, not the run."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+from extractors.sandbox import ExtractionPool, FileJob
+
+
+def _job(path: Path) -> FileJob:
+    return FileJob(path, path.name, "0" * 64, 0)
+
+
+def test_a_hanging_file_times_out_and_the_next_file_is_still_read(tmp_path: Path) -> None:
+    fifo = tmp_path / "卡住.pdf"
+    os.mkfifo(fifo)  # opening it for reading blocks forever: a reader that never returns
+    good = tmp_path / "说明.txt"
+    good.write_text("特色产业集群发展情况简介\n正文", encoding="utf-8")
+    with ExtractionPool(workers=1, timeout=1.5) as pool:
+        started = time.monotonic()
+        hung, read = pool.read_all([_job(fifo), _job(good)])
+        elapsed = time.monotonic() - started
+    assert hung.error_kind == "timeout" and "1.5 秒" in (hung.error or "")
+    assert read.error is None and read.text.startswith("特色产业集群")
+    assert elapsed < 30
+
+
+def test_a_reader_that_dies_is_reported_and_replaced(tmp_path: Path) -> None:
+    fifo = tmp_path / "崩溃.pdf"
+    os.mkfifo(fifo)
+    good = tmp_path / "b.txt"
+    good.write_text("正文", encoding="utf-8")
+    with ExtractionPool(workers=1, timeout=30) as pool:
+        killer = threading.Thread(target=_kill_busy_worker, args=(pool,))
+        killer.start()
+        crashed, read = pool.read_all([_job(fifo), _job(good)])
+        killer.join()
+    assert crashed.error_kind == "crash" and "崩溃" in (crashed.error or "")
+    assert read.error is None
+
+
+def _kill_busy_worker(pool: ExtractionPool) -> None:
+    for _ in range(200):
+        busy = [w for w in pool._workers if w.job is not None]
+        if busy:
+            time.sleep(0.2)
+            os.kill(busy[0].process.pid, 9)  # as a segfault in pdfium would
+            return
+        time.sleep(0.05)
+
+
+def test_parallel_workers_keep_order(tmp_path: Path) -> None:
+    jobs = []
+    for i in range(6):
+        path = tmp_path / f"{i}.txt"
+        path.write_text(f"第{i}个文件", encoding="utf-8")
+        jobs.append(_job(path))
+    with ExtractionPool(workers=2) as pool:
+        docs = pool.read_all(jobs)
+    assert [d.text for d in docs] == [f"第{i}个文件" for i in range(6)]
