@@ -8,6 +8,7 @@ line's first and last characters, which is all heading detection needs.
 from __future__ import annotations
 
 import ctypes
+from collections import Counter
 from pathlib import Path
 
 import pypdfium2 as pdfium
@@ -27,6 +28,7 @@ _LOAD_ERRORS = {
 }
 
 _BOLD_WEIGHT = 600
+MIN_PAGE_CHARS = 20
 
 
 def _open(path: Path) -> pdfium.PdfDocument:
@@ -56,28 +58,17 @@ def _line_blocks(textpage: pdfium.PdfTextPage, page_no: int, width: float, heigh
         bbox = None
         size = None
         bold = False
-        centered = False
         if i0 >= 0 and i1 >= 0:
             l0, b0, r0, t0 = _charbox(raw, i0)
             l1, b1, r1, t1 = _charbox(raw, i1)
             x0, x1 = min(l0, l1), max(r0, r1)
             top, bottom = height - max(t0, t1), height - min(b0, b1)
             bbox = (round(x0, 1), round(top, 1), round(x1, 1), round(bottom, 1))
-            size = round(t0 - b0, 1)  # loose box height: the effective size, text matrix included
+            size = round(pdfium_c.FPDFText_GetFontSize(raw, i0), 1)
+            if size <= 1.5:  # `1 Tf` scaled by the text matrix: the box height is the real size
+                size = round(t0 - b0, 1)
             bold = pdfium_c.FPDFText_GetFontWeight(raw, i0) >= _BOLD_WEIGHT
-            line_width = x1 - x0
-            centered = line_width < 0.75 * width and abs((x0 + x1) / 2 - width / 2) < 0.06 * width
-        blocks.append(
-            Block(
-                text=stripped,
-                kind="line",
-                page=page_no,
-                bbox=bbox,
-                font_size=size,
-                bold=bold,
-                centered=centered,
-            )
-        )
+        blocks.append(Block(text=stripped, kind="line", page=page_no, bbox=bbox, font_size=size, bold=bold))
     return blocks
 
 
@@ -107,12 +98,31 @@ def read_pdf(path: Path, doc: Document) -> Document:
                 doc.pages.append(Page(number=number, width=0, height=0, chars=0, needs_ocr=False))
                 continue
             chars = sum(len("".join(b.text.split())) for b in lines)
-            doc.pages.append(Page(number=number, width=width, height=height, chars=chars))
+            # Too little text for a page: a scan, or a text layer OCR must replace (next issue).
+            doc.pages.append(
+                Page(number=number, width=width, height=height, chars=chars, needs_ocr=chars < MIN_PAGE_CHARS)
+            )
             doc.blocks.extend(lines)
         if doc.pages and page_errors == len(doc.pages):
             raise Unreadable("corrupt", "PDF 的所有页面均无法解析")
     finally:
         pdf.close()
+    _mark_centred(doc.blocks)
     for i, block in enumerate(doc.blocks):
         block.index = i
     return doc
+
+
+def _mark_centred(blocks: list[Block]) -> None:
+    """A line is centred when it keeps clear of both margins of the text column and sits in its
+    middle; the column is where most lines start and end (justified body text fills it)."""
+    lefts = Counter(round(b.bbox[0] / 4) * 4 for b in blocks if b.bbox)
+    rights = Counter(round(b.bbox[2] / 4) * 4 for b in blocks if b.bbox)
+    if not lefts:
+        return
+    left, right = lefts.most_common(1)[0][0], rights.most_common(1)[0][0]
+    middle, margin = (left + right) / 2, max(12.0, 0.04 * (right - left))
+    for block in blocks:
+        if block.bbox:
+            x0, _, x1, _ = block.bbox
+            block.centered = x0 >= left + margin and x1 <= right - margin and abs((x0 + x1) / 2 - middle) < margin

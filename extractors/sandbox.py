@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import resource
+import threading
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -118,6 +119,23 @@ class ExtractionPool:
         self.timeout = timeout
         self.memory_mb = memory_mb
         self._workers: list[_Worker] = []
+        self._warming: threading.Thread | None = None
+
+    def warm(self) -> ExtractionPool:
+        """Start the workers now, on a thread: their start-up (~0.4 s, a fresh interpreter that
+        imports the extractors) then overlaps with whatever the caller loads meanwhile."""
+        if self._warming is None:
+            self._warming = threading.Thread(target=self._start_all, name="extraction-warm", daemon=True)
+            self._warming.start()
+        return self
+
+    def _start_all(self) -> None:
+        while len(self._workers) < self.size:
+            self._workers.append(_Worker(self.memory_mb))
+
+    def _settle(self) -> None:
+        if self._warming is not None:
+            self._warming.join()
 
     def __enter__(self) -> ExtractionPool:
         return self
@@ -126,6 +144,7 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
+        self._settle()
         for worker in self._workers:
             worker.stop()
         self._workers = []
@@ -144,6 +163,7 @@ class ExtractionPool:
 
     def read_all(self, jobs: list[FileJob]) -> list[Document]:
         """Every file's Document, in the order of `jobs`."""
+        self._settle()
         results: list[Document | None] = [None] * len(jobs)
         pending = deque(enumerate(jobs))
         busy: list[_Worker] = []

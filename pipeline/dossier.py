@@ -151,7 +151,12 @@ def build_report(
             ],
             "skipped": skipped,
         },
-        "ruleset": {"id": ruleset.id, "title": ruleset.title},
+        "ruleset": {
+            "id": ruleset.id,
+            "title": ruleset.title,
+            "valid_from": ruleset.valid_from.isoformat() if ruleset.valid_from else None,
+            "valid_until": ruleset.valid_until.isoformat() if ruleset.valid_until else None,
+        },
         "verdict": "incomplete" if counts["error"] else "complete",
         "items": [item.as_dict() for item in items],
         "fields": {

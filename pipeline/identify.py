@@ -24,7 +24,7 @@ from .words import Segmenter
 TITLE_WEIGHT = 0.75  # a title match alone
 FILE_NAME_WEIGHT = 0.65  # a file-name match alone (names are often numbered but sometimes wrong)
 CONTENT_WEIGHT = 0.6  # full cue coverage alone: enough for a file with no usable title
-CONTENT_SAMPLE = 6000  # characters of a section's body that are segmented
+CONTENT_SAMPLE = 2500  # characters of a section's body that are segmented: enough to judge, cheap
 MIN_CONTENT_CHARS = 20
 COVERAGE_CUES = 6  # distinct cues that make full coverage
 DENSITY_FULL = 8.0  # cue words per 1000 characters that make full density

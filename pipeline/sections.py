@@ -1,8 +1,7 @@
 """Split each document into sections that may each be one Art. 6 item.
 
 A bound file holds every item in order: it is split at the headings its 目录 (table of contents)
-lists, or, without a 目录, at the headings that name an item, at the prominence level most item
-titles share. Headings less prominent than that level are sub-sections and stay inside their item
+lists, or, without a 目录, at the most prominent headings that name an item. Headings less prominent than that level are sub-sections and stay inside their item
 (an introduction's "五、公共服务平台" must not cut the introduction in two).
 """
 
@@ -92,31 +91,49 @@ def _body_size(blocks: list[Block]) -> float | None:
     return sizes.most_common(1)[0][0] if sizes else None
 
 
-def _prominence(block: Block, body: float | None) -> float | None:
-    """How prominent a heading-like block is, or None when it is body text."""
+def _is_heading(block: Block, body: float | None) -> bool:
+    """Whether a block looks like a heading: styled, larger than the body, or a short bold,
+    centred or numbered line that does not end like a sentence."""
     text = normalize(block.text)
     if not text or block.kind == "table":
-        return None
+        return False
     styled = block.heading_level is not None
-    limit = MAX_TITLE_CHARS * (2 if styled else 1)
-    if len(text) > limit:
-        return None
-    bigger = bool(block.font_size and body and block.font_size >= body + 1.5)
+    if len(text) > MAX_TITLE_CHARS * (2 if styled else 1):
+        return False
+    if styled or _bigger(block, body):
+        return True
+    if block.text.rstrip().endswith(_SENTENCE_END):
+        return False
+    return block.bold or block.centered or (numbering_level(block.text) is not None and len(text) <= 30)
+
+
+def _bigger(block: Block, body: float | None) -> bool:
+    return bool(block.font_size and body and block.font_size >= body + 1.5)
+
+
+def _size_tiers(sizes: list[float]) -> dict[float, int]:
+    """Group heading font sizes into tiers: sizes within 12% of a tier's largest are one tier
+    (a long title shrunk from 18 pt to 16.5 pt to fit its line is still an item title)."""
+    tiers: list[list[float]] = []
+    for size in sorted(set(sizes), reverse=True):
+        if tiers and size >= tiers[-1][0] * 0.88:
+            tiers[-1].append(size)
+        else:
+            tiers.append([size])
+    return {size: len(tiers) - rank for rank, tier in enumerate(tiers) for size in tier}
+
+
+def _prominence(block: Block, body: float | None, tiers: dict[float, int]) -> float:
+    """Coarse prominence: Word heading style first, then font-size tier; only at body size do
+    centring and numbering (附件1 > 一、 > （一） > 1.) tell headings apart."""
+    if block.heading_level is not None:
+        return 100.0 * (10 - block.heading_level)
+    if _bigger(block, body):
+        return 10.0 * tiers.get(block.font_size or 0.0, 1)
     level = numbering_level(block.text)
-    if not styled and not bigger:
-        if block.text.rstrip().endswith(_SENTENCE_END):
-            return None
-        if not (block.bold or block.centered or (level is not None and len(text) <= 30)):
-            return None
-    score = 0.0
-    if styled:
-        score += 100 - 10 * (block.heading_level or 0)
-    if block.font_size and body:
-        score += max(0.0, round(2 * (block.font_size - body)))
-    score += 3 if block.centered else 0
-    score += 1 if block.bold else 0
-    score += _NUMBERING_WEIGHT.get(level, 0) if level else 0
-    return score
+    return (
+        float(_NUMBERING_WEIGHT.get(level, 0) if level else 0) + (3 if block.centered else 0) + (1 if block.bold else 0)
+    )
 
 
 def analyse(doc: Document) -> Layout:
@@ -124,32 +141,38 @@ def analyse(doc: Document) -> Layout:
     blocks = [b for b in doc.blocks if b.index not in furniture]
     toc, entries = _toc(blocks)
     body = _body_size(blocks)
-    headings: dict[int, float] = {}
-    for block in blocks:
-        if block.index in toc:
-            continue
-        prominence = _prominence(block, body)
-        if prominence is not None:
-            headings[block.index] = prominence
+    candidates = [b for b in blocks if b.index not in toc and _is_heading(b, body)]
+    tiers = _size_tiers([b.font_size for b in candidates if b.font_size and _bigger(b, body)])
+    headings = {b.index: _prominence(b, body, tiers) for b in candidates}
     return Layout(furniture, toc, entries, headings)
 
 
 def _same_title(entry: str, text: str) -> bool:
+    """Whether a body line is the heading a 目录 entry points at. Body titles often add the
+    cluster's name (`临朐县铝型材加工特色产业集群发展情况简介` for `二、特色产业集群发展情况简介`), and a long
+    title may wrap, its first line a prefix of the entry."""
     a, b = normalize(strip_numbering(entry)), normalize(strip_numbering(text))
-    if len(b) < 4 or len(a) < 4:
-        return a == b and bool(a)
-    # A long title may wrap in the body: its first line is a prefix of the entry.
-    return a == b or (a.startswith(b) and len(b) >= len(a) // 2) or b.startswith(a)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    return len(shorter) >= 4 and len(shorter) >= len(longer) // 3 and (shorter in longer or a.startswith(b))
 
 
-def _toc_splits(blocks: list[Block], layout: Layout) -> list[int]:
+def _toc_splits(blocks: list[Block], layout: Layout, ruleset: Ruleset) -> list[int]:
     after_toc = max(layout.toc)
+    candidates = [b for b in blocks if b.index > after_toc and b.index not in layout.furniture]
     splits: list[int] = []
     position = 0
-    candidates = [b for b in blocks if b.index > after_toc and b.index not in layout.furniture]
     for entry in layout.toc_entries:
+        entry_items = {r.id for r in ruleset.items_titled(entry)}
         for offset, block in enumerate(candidates[position:]):
-            if len(normalize(block.text)) <= MAX_TITLE_CHARS * 2 and _same_title(entry, block.text):
+            if len(normalize(block.text)) > MAX_TITLE_CHARS * 2:
+                continue
+            heading = block.index in layout.headings
+            same_item = heading and bool(entry_items & {r.id for r in ruleset.items_titled(block.text)})
+            if same_item or (heading and _same_title(entry, block.text)) or normalize(entry) == normalize(block.text):
                 splits.append(block.index)
                 position += offset + 1
                 break
@@ -161,8 +184,9 @@ def _heading_splits(layout: Layout, doc: Document, ruleset: Ruleset) -> list[int
     titled = {i: p for i, p in layout.headings.items() if ruleset.items_titled(by_index[i].text)}
     if not titled:
         return []
-    counts = Counter(titled.values())
-    level = max(counts, key=lambda p: (counts[p], p))
+    # Item titles are the most prominent headings that name an item; a less prominent heading
+    # that names one ("五、公共服务平台" inside the introduction) is a sub-section.
+    level = max(titled.values())
     return sorted(i for i, p in layout.headings.items() if p > level or (p == level and i in titled))
 
 
@@ -201,7 +225,7 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
     splits: list[int] = []
     source = "heading"
     if layout.toc:
-        splits = _toc_splits(blocks, layout)
+        splits = _toc_splits(blocks, layout, ruleset)
         source = "toc"
     if len(splits) < 2:
         splits = _heading_splits(layout, doc, ruleset)

@@ -13,7 +13,7 @@ from pipeline.intake import is_junk, member_name, open_dossier, safe_relpath
 class _GbkInfo(zipfile.ZipInfo):
     """Writes the member name in GBK without the UTF-8 flag, as Windows Explorer does."""
 
-    def _encodeFilenameFlags(self) -> tuple[bytes, int]:  # noqa: N802 (zipfile's name)
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
         return self.filename.encode("gbk"), self.flag_bits & ~0x800
 
 
