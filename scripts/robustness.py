@@ -44,11 +44,17 @@ def run_folder(folder: Path, out: Path, workers: int) -> bool:
     pages = sum(f["pages"] or 0 for f in files)
     print(f"\n== {folder} ({len(children)} files) — dossier batch exit {proc.returncode}, {wall:.1f} s wall")
     print(f"  reports: {len(reports)}/{len(children)}; pages read: {pages}")
-    print(f"  read: {kinds.pop('read', 0)}; timed out: {kinds.pop('timeout', 0)}; crashed reader: {kinds.pop('crash', 0)}")
-    print("  unreadable or unsupported, by reason: " + (", ".join(f"{k} {n}" for k, n in kinds.most_common()) or "none"))
+    print(
+        f"  read: {kinds.pop('read', 0)}; timed out: {kinds.pop('timeout', 0)}; crashed reader: {kinds.pop('crash', 0)}"
+    )
+    print(
+        "  unreadable or unsupported, by reason: " + (", ".join(f"{k} {n}" for k, n in kinds.most_common()) or "none")
+    )
     print("  slowest ten:")
     for f in sorted(files, key=lambda f: f.get("seconds", 0), reverse=True)[:10]:
-        print(f"    {f.get('seconds', 0):7.2f} s  {f['path']}  ({f['format']}, {f['pages']} pages, {f['error_kind'] or 'ok'})")
+        print(
+            f"    {f.get('seconds', 0):7.2f} s  {f['path']}  ({f['format']}, {f['pages']} pages, {f['error_kind'] or 'ok'})"
+        )
     if missing:
         ok = False
         print(f"  !! no report for {len(missing)}: {missing[:10]}")

@@ -26,7 +26,9 @@ def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.ruleset import load_ruleset
 
     out = tmp_path_factory.mktemp("batch")
-    rows, all_reported = run_batch(SAMPLES / "dossiers", out, load_ruleset(), ["json"], workers=2, timeout=60, quiet=True)
+    rows, all_reported = run_batch(
+        SAMPLES / "dossiers", out, load_ruleset(), ["json"], workers=2, timeout=60, quiet=True
+    )
     assert all_reported, [r for r in rows if r["verdict"] == "failed"]
     return out
 

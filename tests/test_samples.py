@@ -11,7 +11,13 @@ from tests.conftest import SAMPLES, report_of
 
 # Findings the truth records for checks that later issues add (form figures, OCR, seals).
 # Remove a code from here when the pipeline starts raising it.
-NOT_YET_CHECKED = {"CONDITION_NOT_MET", "FORM_FIELD_MISSING", "INCONSISTENT_VALUE", "SEAL_MISSING", "OCR_LOW_CONFIDENCE"}
+NOT_YET_CHECKED = {
+    "CONDITION_NOT_MET",
+    "FORM_FIELD_MISSING",
+    "INCONSISTENT_VALUE",
+    "SEAL_MISSING",
+    "OCR_LOW_CONFIDENCE",
+}
 
 TRUTH_IDS = sorted(p.name[:-4] if p.name.endswith(".zip") else p.name for p in (SAMPLES / "dossiers").iterdir())
 
@@ -47,9 +53,7 @@ def test_findings_match_truth(dossier_id: str, truth: dict[str, Any], sample_bat
     expected = {f for f in truth[dossier_id]["expected_findings"] if f.split(":")[0] not in NOT_YET_CHECKED}
     assert expected <= got, f"missing findings {expected - got}"
     unexpected_errors = {
-        f"{f['code']}:{f['item']}" if f["item"] else f["code"]
-        for f in report["findings"]
-        if f["severity"] == "error"
+        f"{f['code']}:{f['item']}" if f["item"] else f["code"] for f in report["findings"] if f["severity"] == "error"
     } - expected
     assert not unexpected_errors, [f["message"] for f in report["findings"] if f["severity"] == "error"]
 
