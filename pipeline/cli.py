@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
 
@@ -19,7 +16,6 @@ from .ruleset import DEFAULT_RULESET, Ruleset, RulesetError, load_ruleset
 
 EXIT_OK, EXIT_INCOMPLETE, EXIT_USAGE = 0, 1, 2
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "dossiers"
-VERDICT_TEXT = {"complete": "材料齐全", "incomplete": "材料不齐全，需补正", "failed": "处理失败"}
 
 
 class UsageError(Exception):
@@ -43,18 +39,6 @@ def _ruleset(value: str) -> Ruleset:
         raise UsageError(str(exc)) from exc
 
 
-def _summary_line(report: dict[str, Any]) -> str:
-    counts = report["counts"]
-    missing = [i["title"] for i in report["items"] if i["required"] and not i["present"]]
-    line = (
-        f"{report['dossier']['id']}：{VERDICT_TEXT[report['verdict']]}"
-        f"（错误 {counts['error']}，提醒 {counts['warning']}）"
-    )
-    if missing:
-        line += "；缺少：" + "、".join(missing)
-    return line
-
-
 def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
@@ -62,6 +46,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     with ExtractionPool(workers=1, timeout=args.timeout).warm() as pool:
         formats = _formats(args.format)
         ruleset = _ruleset(args.ruleset)
+        from .batch import summary_line
         from .dossier import check_dossier, dossier_id, segmenter_for
         from .reports import write_reports
 
@@ -69,65 +54,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else Path("dossier-reports") / dossier_id(path.name)
         checked = check_dossier(path, ruleset, pool)
     written = write_reports(checked.report, out, formats)
-    print(_summary_line(checked.report))
+    print(summary_line(checked.report))
     for finding in checked.report["findings"]:
         if finding["severity"] == "error":
             print(f"  - {finding['message']}")
     print("报告：" + "、".join(str(p) for p in written))
     return EXIT_OK if checked.report["verdict"] == "complete" else EXIT_INCOMPLETE
-
-
-def dossiers_in(inbox: Path) -> list[tuple[str, Path]]:
-    """Every direct child of INBOX with its dossier id; clashing ids get -2, -3 … (CONTRACT.md)."""
-    from .dossier import dossier_id
-    from .intake import is_junk
-
-    children = sorted((p for p in inbox.iterdir() if not is_junk(p.name)), key=lambda p: p.name)
-    seen: dict[str, int] = {}
-    result: list[tuple[str, Path]] = []
-    for child in children:
-        base = dossier_id(child.name)
-        seen[base] = seen.get(base, 0) + 1
-        result.append((base if seen[base] == 1 else f"{base}-{seen[base]}", child))
-    return result
-
-
-def run_batch(
-    inbox: Path,
-    out: Path,
-    ruleset: Ruleset,
-    formats: Sequence[str],
-    workers: int,
-    timeout: float,
-    quiet: bool = False,
-) -> tuple[list[dict[str, Any]], bool]:
-    """Check every dossier of INBOX in turn; returns the summary rows and whether all got a report."""
-    from .dossier import check_dossier
-    from .reports import failed_row, summary_row, write_reports, write_summary
-
-    rows: list[dict[str, Any]] = []
-    all_reported = True
-    out.mkdir(parents=True, exist_ok=True)
-    with ExtractionPool(workers=workers, timeout=timeout).warm() as pool:
-        for ident, child in dossiers_in(inbox):
-            started = time.perf_counter()
-            try:
-                checked = check_dossier(child, ruleset, pool, dossier_name=child.name)
-                checked.report["dossier"]["id"] = ident
-                write_reports(checked.report, out / ident, formats)
-                rows.append(summary_row(checked.report, ident))
-                line = _summary_line(checked.report)
-            except Exception as exc:  # one dossier's failure must not stop the batch
-                all_reported = False
-                reason = f"处理失败：{type(exc).__name__}: {exc}"
-                (out / ident).mkdir(parents=True, exist_ok=True)
-                (out / ident / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-                rows.append(failed_row(ident, child.name, reason))
-                line = f"{ident}：{reason}"
-            if not quiet:
-                print(f"{line}  [{time.perf_counter() - started:.1f} 秒]", flush=True)
-    write_summary(rows, out)
-    return rows, all_reported
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
@@ -137,6 +69,8 @@ def cmd_batch(args: argparse.Namespace) -> int:
     formats = _formats(args.format)
     ruleset = _ruleset(args.ruleset)
     out = Path(args.out)
+    from .batch import run_batch
+
     _, all_reported = run_batch(inbox, out, ruleset, formats, args.workers, args.timeout, quiet=args.quiet)
     print(f"汇总：{out / 'summary.json'}、{out / 'summary.xlsx'}")
     return EXIT_OK if all_reported else EXIT_INCOMPLETE
@@ -148,6 +82,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     ruleset = _ruleset(DEFAULT_RULESET)
     print(f"示例申报材料：{SAMPLES}")
+    from .batch import run_batch
+
     rows, _ = run_batch(SAMPLES, out, ruleset, ["json", "html", "md"], default_workers(), DEFAULT_TIMEOUT)
     complete = sum(1 for r in rows if r["verdict"] == "complete")
     print(f"\n共 {len(rows)} 个申报材料包：{complete} 个齐全，{len(rows) - complete} 个需补正或处理失败。")

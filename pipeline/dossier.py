@@ -14,7 +14,7 @@ from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 from .checks import file_findings, intake_findings, judge_item
 from .identify import Candidate, assign, score_section
 from .intake import open_dossier
-from .model import Document, Finding, ItemResult
+from .model import Document, Finding, ItemResult, Location
 from .ruleset import Ruleset
 from .sections import split_sections
 from .words import Segmenter
@@ -68,38 +68,78 @@ def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], di
     return documents, duplicates
 
 
+@dataclass
+class ReadDossier:
+    """A dossier's files as read; the unpacked copies are already gone."""
+
+    path: Path
+    name: str
+    documents: list[Document]
+    duplicates: dict[str, str]  # duplicate path → the first file with the same content
+    skipped: list[str]
+    findings: list[Finding]  # about the package itself (zip bombs, encrypted members …)
+    seconds: float
+
+
+def read_dossier(path: Path, pool: ExtractionPool, dossier_name: str | None = None) -> ReadDossier:
+    """Intake and extraction: the part that waits on worker processes (batch runs prefetch it)."""
+    started = time.perf_counter()
+    with open_dossier(path) as intake:
+        documents, duplicates = _read(intake.files, pool)
+        return ReadDossier(
+            path=path,
+            name=dossier_name or path.name,
+            documents=documents,
+            duplicates=duplicates,
+            skipped=list(intake.skipped),
+            findings=intake_findings(intake.problems),
+            seconds=time.perf_counter() - started,
+        )
+
+
+def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
+    """Sections, identification, checks and the report dict, from what was read."""
+    started = time.perf_counter()
+    segmenter = segmenter_for(ruleset)
+    candidates: list[Candidate] = []
+    for doc in read.documents:
+        if doc.path in read.duplicates or not doc.readable:
+            continue
+        for section in split_sections(doc, ruleset):
+            candidates.append(score_section(section, ruleset, segmenter))
+    by_item = assign(candidates, ruleset)
+    items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
+    _add_duplicate_locations(items, read.duplicates)
+    findings = [f for item in items for f in item.findings] + file_findings(read.documents, read.duplicates)
+    findings += read.findings
+    report = build_report(read, ruleset, candidates, items, findings)
+    report["elapsed_seconds"] = round(read.seconds + time.perf_counter() - started, 3)
+    return Checked(report, read.documents, items, findings, candidates)
+
+
 def check_dossier(
     path: Path,
     ruleset: Ruleset,
     pool: ExtractionPool | None = None,
     dossier_name: str | None = None,
 ) -> Checked:
-    started = time.perf_counter()
-    segmenter = segmenter_for(ruleset)  # loads while the files are read
-    own_pool = pool is None
-    pool = pool or ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT)
-    try:
-        with open_dossier(path) as intake:
-            documents, duplicates = _read(intake.files, pool)
-            skipped = list(intake.skipped)
-            findings = intake_findings(intake.problems)
-    finally:
-        if own_pool:
-            pool.close()
-    candidates: list[Candidate] = []
-    for doc in documents:
-        if doc.path in duplicates or not doc.readable:
-            continue
-        for section in split_sections(doc, ruleset):
-            candidates.append(score_section(section, ruleset, segmenter))
-    by_item = assign(candidates, ruleset)
-    items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
-    findings = [f for item in items for f in item.findings] + file_findings(documents, duplicates) + findings
-    report = build_report(
-        path, dossier_name or path.name, ruleset, documents, candidates, duplicates, items, findings, skipped
-    )
-    report["elapsed_seconds"] = round(time.perf_counter() - started, 3)
-    return Checked(report, documents, items, findings, candidates)
+    """Check one dossier end to end."""
+    segmenter_for(ruleset)  # starts loading while the files are read
+    if pool is not None:
+        return judge_dossier(read_dossier(path, pool, dossier_name), ruleset)
+    with ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT) as own:
+        read = read_dossier(path, own, dossier_name)
+    return judge_dossier(read, ruleset)
+
+
+def _add_duplicate_locations(items: list[ItemResult], duplicates: dict[str, str]) -> None:
+    """An item found in a file is also where that file's identical copies are."""
+    copies: dict[str, list[str]] = {}
+    for copy, original in duplicates.items():
+        copies.setdefault(original, []).append(copy)
+    for item in items:
+        for loc in list(item.locations):
+            item.locations.extend(Location(copy, loc.pages) for copy in copies.get(loc.file, []))
 
 
 def _identified_as(doc: Document, candidates: list[Candidate], duplicates: dict[str, str]) -> list[dict[str, Any]]:
@@ -117,22 +157,18 @@ def _identified_as(doc: Document, candidates: list[Candidate], duplicates: dict[
 
 
 def build_report(
-    path: Path,
-    name: str,
+    read: ReadDossier,
     ruleset: Ruleset,
-    documents: list[Document],
     candidates: list[Candidate],
-    duplicates: dict[str, str],
     items: list[ItemResult],
     findings: list[Finding],
-    skipped: list[str],
 ) -> dict[str, Any]:
     counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
     return {
         "schema": SCHEMA,
         "dossier": {
-            "id": dossier_id(name),
-            "source": name,
+            "id": dossier_id(read.name),
+            "source": read.name,
             "checked_at": dt.datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
             "files": [
                 {
@@ -145,11 +181,11 @@ def build_report(
                     "error_kind": doc.error_kind,
                     "size": doc.size,
                     "seconds": round(doc.seconds, 3),
-                    "identified_as": _identified_as(doc, candidates, duplicates),
+                    "identified_as": _identified_as(doc, candidates, read.duplicates),
                 }
-                for doc in documents
+                for doc in read.documents
             ],
-            "skipped": skipped,
+            "skipped": read.skipped,
         },
         "ruleset": {
             "id": ruleset.id,

@@ -14,7 +14,7 @@ BlockKind = Literal["heading", "paragraph", "table", "line"]
 Severity = Literal["error", "warning", "info"]
 
 
-@dataclass
+@dataclass(slots=True)  # slots: documents of thousands of blocks pickle across processes
 class Block:
     """One unit of text in reading order: a paragraph, a PDF line, a heading, a table."""
 
@@ -33,7 +33,7 @@ class Block:
     rows: list[list[str]] | None = None  # table cells, for kind == "table"
 
 
-@dataclass
+@dataclass(slots=True)
 class Page:
     number: int  # 1-based
     width: float

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -58,7 +59,7 @@ class Identification:
     empty_body_words: int = 30
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded file
 class Ruleset:
     id: str
     title: str
@@ -77,7 +78,8 @@ class Ruleset:
         raise KeyError(item_id)
 
     def items_titled(self, title: str) -> list[ItemRule]:
-        return [rule for rule in self.items if rule.matches_title(title)]
+        """The items a title names (cached: the same headings are asked about repeatedly)."""
+        return list(_items_titled(self, title))
 
     def all_cues(self) -> set[str]:
         return {cue for rule in self.items for cue in rule.cues}
@@ -164,3 +166,8 @@ def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
     if not isinstance(data, dict):
         raise RulesetError(f"规则文件 {path} 不是一个 YAML 映射")
     return parse_ruleset(data, source=str(path))
+
+
+@functools.lru_cache(maxsize=8192)
+def _items_titled(ruleset: Ruleset, title: str) -> tuple[ItemRule, ...]:
+    return tuple(rule for rule in ruleset.items if rule.matches_title(title))

@@ -94,17 +94,20 @@ def _body_size(blocks: list[Block]) -> float | None:
 def _is_heading(block: Block, body: float | None) -> bool:
     """Whether a block looks like a heading: styled, larger than the body, or a short bold,
     centred or numbered line that does not end like a sentence."""
-    text = normalize(block.text)
-    if not text or block.kind == "table":
+    if block.kind == "table":
         return False
     styled = block.heading_level is not None
-    if len(text) > MAX_TITLE_CHARS * (2 if styled else 1):
-        return False
-    if styled or _bigger(block, body):
-        return True
-    if block.text.rstrip().endswith(_SENTENCE_END):
-        return False
-    return block.bold or block.centered or (numbering_level(block.text) is not None and len(text) <= 30)
+    if not (styled or _bigger(block, body)):
+        # Cheap tests first: most lines are body text and fail them.
+        if block.text.rstrip().endswith(_SENTENCE_END):
+            return False
+        numbered = numbering_level(block.text) is not None
+        if not (block.bold or block.centered or numbered):
+            return False
+        if numbered and not (block.bold or block.centered) and len(normalize(block.text)) > 30:
+            return False
+    text = normalize(block.text)
+    return bool(text) and len(text) <= MAX_TITLE_CHARS * (2 if styled else 1)
 
 
 def _bigger(block: Block, body: float | None) -> bool:
@@ -162,17 +165,20 @@ def _same_title(entry: str, text: str) -> bool:
 
 def _toc_splits(blocks: list[Block], layout: Layout, ruleset: Ruleset) -> list[int]:
     after_toc = max(layout.toc)
-    candidates = [b for b in blocks if b.index > after_toc and b.index not in layout.furniture]
+    # Title-length lines after the 目录, each normalised and matched against the items once.
+    lines = [
+        (b, normalize(b.text), {r.id for r in ruleset.items_titled(b.text)} if b.index in layout.headings else set())
+        for b in blocks
+        if b.index > after_toc and len(b.text) <= MAX_TITLE_CHARS * 2
+    ]
     splits: list[int] = []
     position = 0
     for entry in layout.toc_entries:
+        entry_norm = normalize(entry)
         entry_items = {r.id for r in ruleset.items_titled(entry)}
-        for offset, block in enumerate(candidates[position:]):
-            if len(normalize(block.text)) > MAX_TITLE_CHARS * 2:
-                continue
+        for offset, (block, norm, items) in enumerate(lines[position:]):
             heading = block.index in layout.headings
-            same_item = heading and bool(entry_items & {r.id for r in ruleset.items_titled(block.text)})
-            if same_item or (heading and _same_title(entry, block.text)) or normalize(entry) == normalize(block.text):
+            if (entry_items & items) or (heading and _same_title(entry, block.text)) or norm == entry_norm:
                 splits.append(block.index)
                 position += offset + 1
                 break

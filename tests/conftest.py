@@ -22,7 +22,7 @@ def truth() -> dict[str, Any]:
 @pytest.fixture(scope="session")
 def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dossier batch` over every sample dossier, in-process; returns the output folder."""
-    from pipeline.cli import run_batch
+    from pipeline.batch import run_batch
     from pipeline.ruleset import load_ruleset
 
     out = tmp_path_factory.mktemp("batch")
