@@ -18,6 +18,8 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from .checks import SEVERITY
+
 __all__ = [
     "FORMATS",
     "failed_row",
@@ -64,20 +66,6 @@ ACTION_HINTS: dict[str, str] = {
     "DUPLICATE_FILE": "可删除重复文件",
 }
 
-CODE_SEVERITY: dict[str, str] = {
-    "ITEM_MISSING": "error",
-    "ITEM_OVERSIZED": "error",
-    "SEAL_MISSING": "error",
-    "ITEM_EMPTY": "error",
-    "FILE_UNREADABLE": "error",
-    "FORM_FIELD_MISSING": "warning",
-    "CONDITION_NOT_MET": "warning",
-    "INCONSISTENT_VALUE": "warning",
-    "UNSUPPORTED_FORMAT": "warning",
-    "OCR_LOW_CONFIDENCE": "warning",
-    "LOW_CONFIDENCE": "warning",
-    "DUPLICATE_FILE": "info",
-}
 
 FIELD_LABELS: dict[str, str] = {
     "cluster_name": "集群名称",
@@ -249,7 +237,7 @@ def _item_findings(report: Mapping[str, Any], item: Mapping[str, Any]) -> list[M
             if (own.get("code"), own.get("message")) not in seen:
                 found.append(own)
         elif isinstance(own, str) and own not in {f.get("code") for f in found}:  # a bare code
-            found.append({"code": own, "severity": CODE_SEVERITY.get(own, ""), "message": own})
+            found.append({"code": own, "severity": SEVERITY.get(own, ""), "message": own})
     return found
 
 

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from fixtures.model import ITEM_IDS
 from tests.conftest import SAMPLES, report_of
 
 # Findings the truth records for checks that later issues add (form figures, OCR, seals).
@@ -72,16 +73,7 @@ def test_report_follows_the_contract(sample_batch: Path, truth: dict[str, Any]) 
     for dossier_id in truth:
         report = report_of(sample_batch, dossier_id)
         assert report["schema"] == "dossier-report/1"
-        assert [i["id"] for i in report["items"]] == [
-            "application_form",
-            "introduction",
-            "development_plan",
-            "brand_evidence",
-            "innovation_platforms",
-            "informatization",
-            "other_materials",
-            "authenticity_declaration",
-        ]
+        assert tuple(i["id"] for i in report["items"]) == ITEM_IDS  # CONTRACT.md's order
         errors = [f for f in report["findings"] if f["severity"] == "error"]
         assert (report["verdict"] == "complete") == (not errors)
         item_findings = [f for i in report["items"] for f in i["findings"]]
