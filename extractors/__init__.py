@@ -29,11 +29,7 @@ _IMAGE_MAGIC = (
 )
 # What each unsupported kind is, for the clerk's message.
 _KIND_NAMES = {
-    "jpg": "图片（扫描件）",
-    "png": "图片（扫描件）",
-    "tif": "图片（扫描件）",
-    "bmp": "图片（扫描件）",
-    "gif": "图片",
+    "gif": "GIF 动图",
     "xls": "旧版 Excel 表格",
     "ppt": "PowerPoint 演示文稿",
     "pptx": "PowerPoint 演示文稿",
@@ -101,6 +97,10 @@ def _reader(fmt: str) -> Reader | None:
         from .xlsx import read_xlsx
 
         return read_xlsx
+    if fmt in ("jpg", "png", "tif", "bmp"):
+        from .image import read_image
+
+        return read_image
     return None
 
 

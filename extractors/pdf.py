@@ -29,6 +29,7 @@ _LOAD_ERRORS = {
 
 _BOLD_WEIGHT = 600
 MIN_PAGE_CHARS = 20
+SPARSE_PAGE_CHARS = 300  # fewer characters than a page of text holds
 
 
 def _open(path: Path) -> pdfium.PdfDocument:
@@ -92,28 +93,51 @@ def read_pdf(path: Path, doc: Document) -> Document:
                 textpage = page.get_textpage()
                 lines = _line_blocks(textpage, number, width, height)
                 textpage.close()
-                page.close()
             except pdfium.PdfiumError:
                 page_errors += 1
                 doc.pages.append(Page(number=number, width=0, height=0, chars=0, needs_ocr=False))
                 continue
-            chars = sum(len("".join(b.text.split())) for b in lines)
-            # Too little text for a page: a scan, or a text layer OCR must replace (next issue).
+            text = "".join("".join(b.text.split()) for b in lines)
+            reason = ocr_reason(text, page, width * height)
+            page.close()
             doc.pages.append(
-                Page(number=number, width=width, height=height, chars=chars, needs_ocr=chars < MIN_PAGE_CHARS)
+                Page(number, width, height, chars=len(text), needs_ocr=reason is not None, ocr_reason=reason)
             )
             doc.blocks.extend(lines)
         if doc.pages and page_errors == len(doc.pages):
             raise Unreadable("corrupt", "PDF 的所有页面均无法解析")
     finally:
         pdf.close()
-    _mark_centred(doc.blocks)
+    mark_centred(doc.blocks)
     for i, block in enumerate(doc.blocks):
         block.index = i
     return doc
 
 
-def _mark_centred(blocks: list[Block]) -> None:
+def ocr_reason(text: str, page: pdfium.PdfPage, area: float) -> str | None:
+    """Why a page's text layer is not usable (so the page needs OCR), or None when it is."""
+    if len(text) < MIN_PAGE_CHARS:
+        return "no_text"
+    # A CID font without a usable Unicode map gives unmapped or private-use code points;
+    # GBK bytes read as Latin-1 give mojibake in U+0080–U+00FF.
+    unusable = sum(1 for c in text if c == "\ufffd" or "\ue000" <= c <= "\uf8ff" or c < " ")
+    latin1 = sum(1 for c in text if "\u0080" <= c <= "\u00ff")
+    if unusable > 0.2 * len(text) or latin1 > 0.3 * len(text):
+        return "garbage"
+    if len(text) < SPARSE_PAGE_CHARS and _image_coverage(page) > 0.6 * area:
+        return "image_page"  # a few stray characters over a page-sized scan
+    return None
+
+
+def _image_coverage(page: pdfium.PdfPage) -> float:
+    covered = 0.0
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_pos()
+        covered = max(covered, (right - left) * (top - bottom))
+    return covered
+
+
+def mark_centred(blocks: list[Block]) -> None:
     """A line is centred when it keeps clear of both margins of the text column and sits in its
     middle; the column is where most lines start and end (justified body text fills it)."""
     lefts = Counter(round(b.bbox[0] / 4) * 4 for b in blocks if b.bbox)

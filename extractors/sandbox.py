@@ -1,9 +1,9 @@
-"""Run extractors in child processes, so a hostile file costs one file, never the run.
+"""Run extraction jobs in child processes, so a hostile file costs one file, never the run.
 
 A fuzzed PDF can crash pdfium (a segfault takes the whole interpreter with it) or spin for minutes;
-neither can be interrupted from Python inside the same process. Each file is therefore read by a
-worker process; a worker that overruns its time limit is killed and replaced, a worker that dies
-is replaced, and the file gets `FILE_UNREADABLE` with the reason.
+neither can be interrupted from Python inside the same process. Each job (read a file, OCR a page,
+look for a seal) therefore runs in a worker process; a worker that overruns its time limit is
+killed and replaced, a worker that dies is replaced, and the job's `failed()` result says why.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ import resource
 import threading
 import time
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+from typing import Any, Protocol
 
 from pipeline.model import Document
 
@@ -27,12 +29,36 @@ DEFAULT_TIMEOUT = 60.0
 DEFAULT_MEMORY_MB = 4096
 
 
+class Job(Protocol):
+    """Work for a worker process: `run()` there, or `failed()` here when the worker could not."""
+
+    def run(self) -> Any: ...
+
+    def failed(self, kind: str, reason: str, seconds: float) -> Any: ...
+
+
 @dataclass(frozen=True)
 class FileJob:
+    """Read one dossier file into a Document."""
+
     path: Path  # where the bytes are (inside the dossier folder or our temporary unpack folder)
     rel: str  # the path shown in reports, relative to the dossier root
     sha256: str
     size: int
+
+    def run(self) -> Document:
+        return read_file(self.path, self.rel, self.sha256, self.size)
+
+    def failed(self, kind: str, reason: str, seconds: float) -> Document:
+        return Document(
+            path=self.rel,
+            sha256=self.sha256,
+            format=self.path.suffix.lower().lstrip(".") or "unknown",
+            size=self.size,
+            error=reason,
+            error_kind=kind,
+            seconds=seconds,
+        )
 
 
 def _serve(conn: Connection, memory_mb: int | None) -> None:
@@ -46,7 +72,13 @@ def _serve(conn: Connection, memory_mb: int | None) -> None:
             return
         if job is None:
             return
-        conn.send(read_file(job.path, job.rel, job.sha256, job.size))
+        try:
+            result = job.run()
+        except MemoryError:
+            result = job.failed("memory", "处理时内存不足", 0.0)
+        except Exception as exc:  # a job's bug must not take the worker down with it
+            result = job.failed("crash", f"处理失败（{type(exc).__name__}）", 0.0)
+        conn.send(result)
 
 
 _context: mp.context.BaseContext | None = None
@@ -70,10 +102,10 @@ class _Worker:
         self.process = _mp_context().Process(target=_serve, args=(child, memory_mb), daemon=True)
         self.process.start()
         child.close()
-        self.job: tuple[int, FileJob] | None = None
+        self.job: tuple[int, Job] | None = None
         self.deadline = 0.0
 
-    def give(self, index: int, job: FileJob, timeout: float) -> None:
+    def give(self, index: int, job: Job, timeout: float) -> None:
         self.job = (index, job)
         self.deadline = time.monotonic() + timeout
         self.conn.send(job)
@@ -92,18 +124,6 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
-
-
-def _failed(job: FileJob, kind: str, reason: str, seconds: float) -> Document:
-    return Document(
-        path=job.rel,
-        sha256=job.sha256,
-        format=job.path.suffix.lower().lstrip(".") or "unknown",
-        size=job.size,
-        error=reason,
-        error_kind=kind,
-        seconds=seconds,
-    )
 
 
 class ExtractionPool:
@@ -161,10 +181,10 @@ class ExtractionPool:
         worker.kill()
         self._workers.remove(worker)
 
-    def read_all(self, jobs: list[FileJob]) -> list[Document]:
-        """Every file's Document, in the order of `jobs`."""
+    def run_all(self, jobs: Sequence[Job]) -> list[Any]:
+        """Every job's result (or its `failed()` result), in the order of `jobs`."""
         self._settle()
-        results: list[Document | None] = [None] * len(jobs)
+        results: list[Any] = [None] * len(jobs)
         pending = deque(enumerate(jobs))
         busy: list[_Worker] = []
         while pending or busy:
@@ -193,19 +213,19 @@ class ExtractionPool:
                         reason = "解析器在读取此文件时崩溃（文件可能已损坏或被恶意构造）"
                         if code is not None and code < 0:
                             reason += f"，信号 {-code}"
-                        results[index] = _failed(job, "crash", reason, self.timeout - worker.deadline + now)
+                        results[index] = job.failed("crash", reason, self.timeout - worker.deadline + now)
                         busy.remove(worker)
                         self._replace(worker)
                         continue
                     worker.job = None
                     busy.remove(worker)
                 elif time.monotonic() >= worker.deadline:
-                    results[index] = _failed(
-                        job, "timeout", f"读取超过 {self.timeout:g} 秒仍未完成，已放弃此文件", self.timeout
+                    results[index] = job.failed(
+                        "timeout", f"读取超过 {self.timeout:g} 秒仍未完成，已放弃此文件", self.timeout
                     )
                     busy.remove(worker)
                     self._replace(worker)
-        return [doc for doc in results if doc is not None]
+        return results
 
 
 def default_workers() -> int:

@@ -11,9 +11,9 @@ from typing import Any
 
 from extractors.sandbox import ExtractionPool
 
-from .dossier import ReadDossier, dossier_id, judge_dossier, read_dossier
+from .dossier import ReadDossier, dossier_id, judge_dossier, read_dossier, write_outputs
 from .intake import is_junk
-from .reports import failed_row, summary_row, write_reports, write_summary
+from .reports import failed_row, summary_row, write_summary
 from .ruleset import Ruleset
 
 
@@ -69,7 +69,7 @@ def run_batch(
             if index >= len(dossiers):
                 return None
             child = dossiers[index][1]
-            return reader.submit(read_dossier, child, pool, child.name)
+            return reader.submit(read_dossier, child, pool, ruleset, child.name)
 
         upcoming = prefetch(0)
         for index, (ident, child) in enumerate(dossiers):
@@ -79,7 +79,7 @@ def run_batch(
                 assert current is not None
                 checked = judge_dossier(current.result(), ruleset)
                 checked.report["dossier"]["id"] = ident
-                write_reports(checked.report, out / ident, formats)
+                write_outputs(checked, out / ident, formats)
                 rows.append(summary_row(checked.report, ident))
                 line = summary_line(checked.report)
             except Exception as exc:  # one dossier's failure must not stop the batch

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from .identify import Candidate
 from .intake import IntakeProblem
-from .model import Document, Finding, ItemResult, Location, Severity
+from .model import Document, Finding, ItemResult, Location, SealMark, Severity
 from .ruleset import ItemRule, Ruleset
 from .text import count_chars_no_spaces, count_words
 
@@ -62,10 +62,64 @@ def _word_counts(candidates: list[Candidate]) -> tuple[int, int]:
     return words, chars
 
 
+def _seal(rule: ItemRule, candidates: list[Candidate], result: ItemResult) -> None:
+    """The best seal on the item's own pages (or in its Word file's pictures), or SEAL_MISSING."""
+    marks: list[tuple[str, SealMark]] = []
+    checked: list[str] = []
+    for candidate in candidates:
+        doc, pages = candidate.section.document, candidate.section.pages
+
+        def inside(page: int | None, pages: list[int] | None = pages) -> bool:
+            return page is None or pages is None or pages[0] <= page <= pages[1]
+
+        checked += [f"{doc.path}" + (f" 第{p}页" if p else "") for p in doc.seal_checked if inside(p or None)]
+        marks += [(doc.path, mark) for mark in doc.seals if inside(mark.page)]
+    where = result.locations[0] if result.locations else None
+    if marks:
+        path, best = max(marks, key=lambda pm: pm[1].score)
+        result.seal = {
+            "detected": True,
+            "file": path,
+            "page": best.page,
+            "bbox": [round(v, 1) for v in best.bbox],
+            "bbox_unit": "pt",
+            "score": best.score,
+            "diameter_mm": best.diameter_mm,
+            "crop": f"seal-{rule.id}.png",
+        }
+        result.seal_crop = best.crop_png
+    elif checked:
+        result.seal = {"detected": False, "checked": checked}
+        result.findings.append(
+            finding("SEAL_MISSING", f"{rule.title}未发现申报单位公章（已检查：{'、'.join(checked)}）", rule.id, where)
+        )
+    else:
+        # Nothing could be searched (a legacy .doc, a page that failed to render): say so, no guess.
+        result.seal = {"detected": None, "checked": [], "reason": "无法检查此文件中的公章，请人工核对"}
+        result.findings.append(finding("LOW_CONFIDENCE", f"{rule.title}的公章无法自动检查，请人工核对", rule.id, where))
+
+
+def _ocr_quality(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset, result: ItemResult) -> None:
+    """OCR_LOW_CONFIDENCE when the item was judged only on OCR text that reads poorly."""
+    blocks = [b for c in candidates for b in c.section.blocks]
+    if not blocks or any(b.source != "ocr" for b in blocks):
+        return
+    chars = sum(len(b.text) for b in blocks)
+    confidence = sum((b.confidence or 0.0) * len(b.text) for b in blocks) / max(1, chars)
+    result.metrics["ocr_confidence"] = round(confidence, 3)  # type: ignore[assignment]
+    if confidence < ruleset.identification.ocr_low_confidence:
+        result.findings.append(
+            finding(
+                "OCR_LOW_CONFIDENCE",
+                f"{rule.title}为扫描件，文字识别可信度低（{confidence:.2f}），字数与内容判断可能不准，请人工核对",
+                rule.id,
+                result.locations[0] if result.locations else None,
+            )
+        )
+
+
 def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) -> ItemResult:
     result = ItemResult(rule.id, rule.article, rule.title, rule.required)
-    if rule.needs_seal:
-        result.seal = {"detected": None, "checked": False, "reason": "本版本尚未检测公章，请人工核对"}
     if not candidates:
         if rule.required:
             result.findings.append(finding("ITEM_MISSING", f"缺少{rule.title}（{rule.article}）", item=rule.id))
@@ -87,9 +141,12 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
                     location=where,
                 )
             )
+    _ocr_quality(rule, candidates, ruleset, result)
+    if rule.needs_seal:
+        _seal(rule, candidates, result)
     if words < ruleset.identification.empty_body_words:
-        textless = any(c.section.document.pages and not c.section.document.blocks for c in candidates)
-        why = "（文件没有可读取的文字层，可能是扫描件）" if textless else ""
+        failed = [p.ocr_error for c in candidates for p in c.section.document.pages or [] if p.ocr_error]
+        why = f"（{failed[0]}）" if failed else ""
         result.findings.append(
             finding(
                 "ITEM_EMPTY",

@@ -47,13 +47,12 @@ def cmd_check(args: argparse.Namespace) -> int:
         formats = _formats(args.format)
         ruleset = _ruleset(args.ruleset)
         from .batch import summary_line
-        from .dossier import check_dossier, dossier_id, segmenter_for
-        from .reports import write_reports
+        from .dossier import check_dossier, dossier_id, segmenter_for, write_outputs
 
         segmenter_for(ruleset)  # starts loading jieba's dictionary now
         out = Path(args.out) if args.out else Path("dossier-reports") / dossier_id(path.name)
         checked = check_dossier(path, ruleset, pool)
-    written = write_reports(checked.report, out, formats)
+    written = write_outputs(checked, out, formats)
     print(summary_line(checked.report))
     for finding in checked.report["findings"]:
         if finding["severity"] == "error":

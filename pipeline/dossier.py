@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,9 @@ from .checks import file_findings, intake_findings, judge_item
 from .identify import Candidate, assign, score_section
 from .intake import open_dossier
 from .model import Document, Finding, ItemResult, Location
+from .reports import write_reports
 from .ruleset import Ruleset
+from .scans import find_seals_in, recognise_scans
 from .sections import split_sections
 from .words import Segmenter
 
@@ -60,7 +63,7 @@ def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], di
         else:
             first[job.sha256] = job
             unique.append(job)
-    read = {doc.sha256: doc for doc in pool.read_all(unique)}
+    read = {doc.sha256: doc for doc in pool.run_all(unique)}
     documents: list[Document] = []
     for job in jobs:
         doc = read[job.sha256]
@@ -81,11 +84,15 @@ class ReadDossier:
     seconds: float
 
 
-def read_dossier(path: Path, pool: ExtractionPool, dossier_name: str | None = None) -> ReadDossier:
+def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_name: str | None = None) -> ReadDossier:
     """Intake and extraction: the part that waits on worker processes (batch runs prefetch it)."""
     started = time.perf_counter()
     with open_dossier(path) as intake:
         documents, duplicates = _read(intake.files, pool)
+        paths = {job.rel: job.path for job in intake.files}
+        originals = [d for d in documents if d.path not in duplicates]
+        recognise_scans(originals, paths, pool)
+        find_seals_in(originals, paths, ruleset, pool)
         return ReadDossier(
             path=path,
             name=dossier_name or path.name,
@@ -126,10 +133,21 @@ def check_dossier(
     """Check one dossier end to end."""
     segmenter_for(ruleset)  # starts loading while the files are read
     if pool is not None:
-        return judge_dossier(read_dossier(path, pool, dossier_name), ruleset)
+        return judge_dossier(read_dossier(path, pool, ruleset, dossier_name), ruleset)
     with ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT) as own:
-        read = read_dossier(path, own, dossier_name)
+        read = read_dossier(path, own, ruleset, dossier_name)
     return judge_dossier(read, ruleset)
+
+
+def write_outputs(checked: Checked, out: Path, formats: Sequence[str]) -> list[Path]:
+    """The reports in `formats`, and a PNG crop of each seal found (the HTML report shows them)."""
+    written = write_reports(checked.report, out, formats)
+    for item in checked.items:
+        if item.seal_crop and item.seal:
+            crop = out / str(item.seal["crop"])
+            crop.write_bytes(item.seal_crop)
+            written.append(crop)
+    return written
 
 
 def _add_duplicate_locations(items: list[ItemResult], duplicates: dict[str, str]) -> None:
@@ -176,7 +194,7 @@ def build_report(
                     "sha256": doc.sha256,
                     "format": doc.format,
                     "pages": doc.page_count,
-                    "ocr_pages": 0,
+                    "ocr_pages": doc.ocr_pages,
                     "error": doc.error,
                     "error_kind": doc.error_kind,
                     "size": doc.size,

@@ -40,7 +40,20 @@ class Page:
     height: float
     chars: int  # non-space characters in the text layer
     needs_ocr: bool = False
-    ocr_confidence: float | None = None
+    ocr_reason: str | None = None  # no_text, garbage, image_page, image (an image file)
+    ocr_confidence: float | None = None  # mean OCR line score once the page was recognised
+    ocr_error: str | None = None
+
+
+@dataclass
+class SealMark:
+    """An official seal found on a page (or in an image embedded in a Word file)."""
+
+    page: int | None  # 1-based; None for an image inside a Word file
+    bbox: tuple[float, float, float, float]  # x0, top, x1, bottom in points of the page
+    score: float
+    diameter_mm: float
+    crop_png: bytes = b""  # the seal with a little page around it, for the reports
 
 
 @dataclass
@@ -57,10 +70,16 @@ class Document:
     error_kind: str | None = None  # short machine reason: encrypted, corrupt, empty, timeout, crash ...
     unsupported: bool = False
     seconds: float = 0.0
+    seals: list[SealMark] = field(default_factory=list)
+    seal_checked: list[int] = field(default_factory=list)  # pages searched for seals (0: embedded images)
 
     @property
     def page_count(self) -> int | None:
         return None if self.pages is None else len(self.pages)
+
+    @property
+    def ocr_pages(self) -> int:
+        return sum(1 for p in self.pages or [] if p.ocr_confidence is not None)
 
     @property
     def readable(self) -> bool:
@@ -148,6 +167,7 @@ class ItemResult:
     metrics: dict[str, int] = field(default_factory=dict)
     seal: dict[str, object] | None = None
     findings: list[Finding] = field(default_factory=list)
+    seal_crop: bytes = b""  # PNG of the seal found, written beside the reports as seal["crop"]
 
     def as_dict(self) -> dict[str, object]:
         return {

@@ -677,6 +677,7 @@ def render_html(report: dict[str, Any]) -> str:
 
     out.append("<h2>申报材料逐项核对（第六条）</h2>")
     out.append(_html_table(view.items, nowrap_columns=(0, 2, 3, 4)))
+    out += _html_seals(report)
     out.append("<h2>基本条件（第四条）</h2>")
     out.append(_html_table(view.conditions, nowrap_columns=(0, 2, 3, 4)))
     out.append("<h3>申请表主要数据</h3>")
@@ -694,6 +695,20 @@ def render_html(report: dict[str, Any]) -> str:
     out.append(f"<footer>{_e(FOOTER)}</footer>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def _html_seals(report: Mapping[str, Any]) -> list[str]:
+    """The crop of each seal found, beside the report (written by pipeline.dossier.write_outputs)."""
+    figures = []
+    for item in report.get("items", []):
+        seal = item.get("seal")
+        if isinstance(seal, Mapping) and seal.get("detected") is True and seal.get("crop"):
+            where = _s(seal.get("file")) + (f" 第{seal['page']}页" if seal.get("page") else "")
+            figures.append(
+                f'<figure class="seal"><img src="{_e(_s(seal["crop"]))}" alt="公章" width="160">'
+                f"<figcaption>{_e(_s(item.get('title')))}：{_e(where)}</figcaption></figure>"
+            )
+    return ["<h3>检测到的公章</h3>", *figures] if figures else []
 
 
 # ---------------------------------------------------------------------------------------------------

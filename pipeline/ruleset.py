@@ -57,6 +57,13 @@ class Identification:
     present_threshold: float = 0.45
     low_confidence: float = 0.65
     empty_body_words: int = 30
+    ocr_low_confidence: float = 0.8
+
+
+@dataclass(frozen=True)
+class SealRules:
+    cues: tuple[str, ...] = ("盖章", "公章")
+    min_score: float = 0.5
 
 
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity: one object per loaded file
@@ -66,6 +73,7 @@ class Ruleset:
     items: tuple[ItemRule, ...]
     conditions: tuple[Condition, ...] = ()
     identification: Identification = field(default_factory=Identification)
+    seals: SealRules = field(default_factory=SealRules)
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     relaxation: str = ""
@@ -80,6 +88,12 @@ class Ruleset:
     def items_titled(self, title: str) -> list[ItemRule]:
         """The items a title names (cached: the same headings are asked about repeatedly)."""
         return list(_items_titled(self, title))
+
+    def needs_seal_check(self, text: str) -> bool:
+        """Whether a page's text mentions sealing or names an item that must be sealed."""
+        if any(cue in text for cue in self.seals.cues):
+            return True
+        return any(rule.needs_seal and any(p.search(normalize(text)) for p in rule.titles) for rule in self.items)
 
     def all_cues(self) -> set[str]:
         return {cue for rule in self.items for cue in rule.cues}
@@ -127,12 +141,18 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             for raw in data.get("conditions") or []
         )
         ident = Identification(**(data.get("identification") or {}))
+        seal_data = data.get("seals") or {}
+        seals = SealRules(
+            cues=tuple(str(c) for c in seal_data.get("cues", SealRules.cues)),
+            min_score=float(seal_data.get("min_score", SealRules.min_score)),
+        )
         ruleset = Ruleset(
             id=str(data["id"]),
             title=str(data["title"]),
             items=items,
             conditions=conditions,
             identification=ident,
+            seals=seals,
             valid_from=_date(data.get("valid_from")),
             valid_until=_date(data.get("valid_until")),
             relaxation=str(data.get("relaxation", "")),

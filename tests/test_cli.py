@@ -28,8 +28,13 @@ def test_check_complete_dossier_exits_0(tmp_path: Path, truth: dict[str, Any]) -
     result = _run("check", str(_sample(truth, "complete")), "--out", str(tmp_path), "--format", "json,html,md,docx")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "材料齐全" in result.stdout
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.docx", "report.html", "report.json", "report.md"]
-    assert json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))["verdict"] == "complete"
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["report.docx", "report.html", "report.json", "report.md", "seal-authenticity_declaration.png"]
+    report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "complete"
+    seal = next(i["seal"] for i in report["items"] if i["id"] == "authenticity_declaration")
+    assert seal["detected"] is True and seal["crop"] in names
+    assert 'src="seal-authenticity_declaration.png"' in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 def test_check_incomplete_dossier_exits_1(tmp_path: Path, truth: dict[str, Any]) -> None:

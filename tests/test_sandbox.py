@@ -21,7 +21,7 @@ def test_a_hanging_file_times_out_and_the_next_file_is_still_read(tmp_path: Path
     good.write_text("特色产业集群发展情况简介\n正文", encoding="utf-8")
     with ExtractionPool(workers=1, timeout=1.5) as pool:
         started = time.monotonic()
-        hung, read = pool.read_all([_job(fifo), _job(good)])
+        hung, read = pool.run_all([_job(fifo), _job(good)])
         elapsed = time.monotonic() - started
     assert hung.error_kind == "timeout" and "1.5 秒" in (hung.error or "")
     assert read.error is None and read.text.startswith("特色产业集群")
@@ -36,7 +36,7 @@ def test_a_reader_that_dies_is_reported_and_replaced(tmp_path: Path) -> None:
     with ExtractionPool(workers=1, timeout=30) as pool:
         killer = threading.Thread(target=_kill_busy_worker, args=(pool,))
         killer.start()
-        crashed, read = pool.read_all([_job(fifo), _job(good)])
+        crashed, read = pool.run_all([_job(fifo), _job(good)])
         killer.join()
     assert crashed.error_kind == "crash" and "崩溃" in (crashed.error or "")
     assert read.error is None
@@ -59,5 +59,5 @@ def test_parallel_workers_keep_order(tmp_path: Path) -> None:
         path.write_text(f"第{i}个文件", encoding="utf-8")
         jobs.append(_job(path))
     with ExtractionPool(workers=2) as pool:
-        docs = pool.read_all(jobs)
+        docs = pool.run_all(jobs)
     assert [d.text for d in docs] == [f"第{i}个文件" for i in range(6)]

@@ -1,0 +1,274 @@
+"""OCR of one page with rapidocr (PP-OCR models shipped inside its wheel; nothing is downloaded).
+
+A page is rendered (PDF) or loaded (image file), hashed, looked up in the on-disk cache, and
+otherwise recognised. Orientation: the first pass reads the page as it is, without the per-line
+180° classifier (most pages are upright, and skipping it is cheaper); if the text boxes stand
+upright (a sideways page) or the text reads poorly (upside down), the page is turned and read
+again, and the best reading wins. Boxes come back in PDF points of the upright page.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+OCR_DPI = 200
+CACHE_VERSION = "4"  # bump when the reading logic changes: old results are then not reused
+# A first reading this poor, with boxes lying flat, may be upside down: try 180°.
+RETRY_BELOW = 0.75
+MIN_LINE_SCORE = 0.5  # lines read worse than this are noise (rapidocr's own default cut-off)
+
+
+@dataclass(slots=True)
+class OcrLine:
+    text: str
+    box: tuple[float, float, float, float]  # x0, top, x1, bottom in points of the upright page
+    score: float
+
+
+@dataclass
+class OcrPage:
+    rel: str
+    page: int
+    lines: list[OcrLine] = field(default_factory=list)
+    confidence: float | None = None  # mean line score weighted by characters
+    rotation: int = 0  # degrees the page was turned to read it
+    width: float = 0.0  # points, upright
+    height: float = 0.0
+    image_sha256: str = ""
+    seconds: float = 0.0
+    cached: bool = False
+    error: str | None = None
+    error_kind: str | None = None
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("DOSSIER_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "dossier-check"
+    )
+    return Path(base) / "ocr"
+
+
+_engines: dict[int, Any] = {}
+
+
+def engine(threads: int) -> Any:
+    """One RapidOCR per worker process and thread count: loading the models takes ~1 s."""
+    if threads not in _engines:
+        from rapidocr import RapidOCR
+
+        _engines[threads] = RapidOCR(
+            params={
+                "Global.log_level": "error",
+                "Global.use_cls": False,  # orientation is handled per page, below
+                "Global.text_score": 0.0,  # keep every box: poor ones still show the orientation
+                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+                # Bound the detector's input: full-resolution A4 costs 3× for no better boxes.
+                "Det.limit_type": "max",
+                "Det.limit_side_len": 1280,
+            }
+        )
+    return _engines[threads]
+
+
+def engine_id() -> str:
+    """What produced a cached result: a different engine or setting must not reuse it."""
+    from importlib.metadata import version
+
+    return f"rapidocr-{version('rapidocr')}-det1280-nocls"
+
+
+def render_pdf_page(path: Path, number: int, dpi: float) -> np.ndarray:
+    """Page `number` (1-based) as an RGB array at `dpi`."""
+    import pypdfium2 as pdfium
+
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        page = pdf[number - 1]
+        bitmap = page.render(scale=dpi / 72, rev_byteorder=True)  # RGB, not pdfium's BGR
+        array = bitmap.to_numpy()
+        page.close()
+    finally:
+        pdf.close()
+    return np.ascontiguousarray(array[:, :, :3])
+
+
+def load_page(path: Path, fmt: str, number: int, dpi: float) -> tuple[np.ndarray, float]:
+    """The page as RGB pixels and the resolution they are at."""
+    if fmt == "pdf":
+        return render_pdf_page(path, number, dpi), dpi
+    from .image import load_frame
+
+    image, image_dpi = load_frame(path, number)
+    return np.asarray(image), image_dpi
+
+
+def _boxes(result: Any) -> list[tuple[np.ndarray, str, float]]:
+    if result is None or result.boxes is None or result.txts is None:
+        return []
+    return [
+        (np.asarray(b, dtype=float), str(t), float(s))
+        for b, t, s in zip(result.boxes, result.txts, result.scores, strict=False)
+    ]
+
+
+def _mass(lines: list[tuple[np.ndarray, str, float]]) -> float:
+    """How much text was read well: characters weighted by the square of their line's score."""
+    return sum(score * score * len(text) for _, text, score in lines)
+
+
+def _mean(lines: list[tuple[np.ndarray, str, float]]) -> float | None:
+    chars = sum(len(t) for _, t, _ in lines)
+    return sum(s * len(t) for _, t, s in lines) / chars if chars else None
+
+
+def _extent(quad: np.ndarray) -> tuple[float, float]:
+    return float(np.ptp(quad[:, 0])), float(np.ptp(quad[:, 1]))
+
+
+def _standing(lines: list[tuple[np.ndarray, str, float]]) -> bool:
+    """Most text boxes taller than wide: the page lies on its side."""
+    tall = sum(1 for quad, _, _ in lines if _extent(quad)[1] > 1.5 * _extent(quad)[0])
+    return len(lines) >= 3 and tall > len(lines) / 2
+
+
+def _reads_well(lines: list[tuple[np.ndarray, str, float]]) -> bool:
+    """Whether long boxes hold about as many characters as they are long (a box is roughly one
+    character per text height). Upside-down text still yields boxes, but read as a few stray
+    characters with middling scores."""
+    long_boxes = [(quad, text) for quad, text, _ in lines if _extent(quad)[0] >= 4 * max(1.0, _extent(quad)[1])]
+    if len(long_boxes) < 2:
+        return (_mean(lines) or 0.0) >= RETRY_BELOW
+    filled = sum(1 for quad, text in long_boxes if len(text) >= 0.4 * _extent(quad)[0] / max(1.0, _extent(quad)[1]))
+    return filled >= len(long_boxes) / 2 and (_mean(lines) or 0.0) >= RETRY_BELOW
+
+
+def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[tuple[np.ndarray, str, float]], int, np.ndarray]:
+    """Read the page, turning it when needed; returns the lines, the turn (degrees
+    counter-clockwise) and the upright image."""
+    ocr = engine(threads)
+    bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+    best = _boxes(ocr(bgr))
+    turn, upright = 0, bgr
+    if best and _reads_well(best) and not _standing(best):
+        return [line for line in best if line[2] >= MIN_LINE_SCORE], turn, upright
+    # Sideways or upside down (or just a poor scan): read the other turns, stop at the first that
+    # reads well lying flat, else keep the one that read the most text.
+    for degrees in [90, 270, 180] if _standing(best) else [180, 90, 270]:
+        turned = np.ascontiguousarray(np.rot90(bgr, k=degrees // 90))
+        lines = _boxes(ocr(turned))
+        if _mass(lines) > _mass(best):
+            best, turn, upright = lines, degrees, turned
+        if lines and _reads_well(lines) and not _standing(lines):
+            break
+    return [line for line in best if line[2] >= MIN_LINE_SCORE], turn, upright
+
+
+def _cache_key(rgb: np.ndarray, dpi: float) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{engine_id()}|{CACHE_VERSION}|{rgb.shape}|{dpi:.1f}|".encode())
+    digest.update(rgb.tobytes())
+    return digest.hexdigest()
+
+
+def _cache_read(key: str) -> dict[str, Any] | None:
+    path = cache_dir() / key[:2] / f"{key}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _cache_write(key: str, data: dict[str, Any]) -> None:
+    path = cache_dir() / key[:2] / f"{key}.json"
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+        tmp.replace(path)  # atomic: parallel workers never see half a file
+    except OSError:
+        pass  # a read-only cache costs speed, not correctness
+
+
+def _to_cache(page: OcrPage) -> dict[str, Any]:
+    return {
+        "lines": [[line.text, list(line.box), line.score] for line in page.lines],
+        "confidence": page.confidence,
+        "rotation": page.rotation,
+        "width": page.width,
+        "height": page.height,
+        "image_sha256": page.image_sha256,
+    }
+
+
+def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
+    lines = [OcrLine(text, (box[0], box[1], box[2], box[3]), score) for text, box, score in data["lines"]]
+    return OcrPage(
+        rel=rel,
+        page=number,
+        lines=lines,
+        confidence=data["confidence"],
+        rotation=data["rotation"],
+        width=data["width"],
+        height=data["height"],
+        image_sha256=data["image_sha256"],
+        cached=True,
+    )
+
+
+def ocr_page(path: Path, rel: str, fmt: str, number: int, dpi: float = OCR_DPI, threads: int = 1) -> OcrPage:
+    started = time.perf_counter()
+    rgb, dpi = load_page(path, fmt, number, dpi)
+    key = _cache_key(rgb, dpi)
+    cached = _cache_read(key)
+    if cached is not None:
+        page = _from_cache(cached, rel, number)
+    else:
+        lines, turn, upright = recognise(rgb, threads)
+        scale = 72 / dpi
+        page = OcrPage(
+            rel=rel,
+            page=number,
+            rotation=turn,
+            width=upright.shape[1] * scale,
+            height=upright.shape[0] * scale,
+            image_sha256=key,
+            confidence=_mean(lines),
+        )
+        for quad, text, score in lines:
+            xs, ys = quad[:, 0] * scale, quad[:, 1] * scale
+            page.lines.append(
+                OcrLine(text, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())), score)
+            )
+        _cache_write(key, _to_cache(page))
+    page.seconds = time.perf_counter() - started
+    return page
+
+
+@dataclass(frozen=True)
+class OcrJob:
+    """OCR one page of one file in a worker process (see extractors.sandbox)."""
+
+    path: Path
+    rel: str
+    format: str
+    page: int
+    dpi: float = OCR_DPI
+    threads: int = 1
+
+    def run(self) -> OcrPage:
+        try:
+            return ocr_page(self.path, self.rel, self.format, self.page, self.dpi, self.threads)
+        except Exception as exc:  # a page that cannot be rendered or read costs that page only
+            return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)
+
+    def failed(self, kind: str, reason: str, seconds: float) -> OcrPage:
+        return OcrPage(rel=self.rel, page=self.page, error=reason, error_kind=kind, seconds=seconds)
