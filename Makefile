@@ -31,6 +31,7 @@ test: lint
 
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --out fixtures/samples
+	$(BIN)/python -m fixtures.scans --out fixtures/scanned
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench

@@ -50,6 +50,7 @@ class OcrPage:
 
 
 def cache_dir() -> Path:
+    """Where OCR results are kept: $DOSSIER_CACHE_DIR/ocr, else ~/.cache/dossier-check/ocr."""
     base = os.environ.get("DOSSIER_CACHE_DIR") or os.path.join(
         os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "dossier-check"
     )
@@ -179,16 +180,16 @@ def _cache_key(rgb: np.ndarray, dpi: float) -> str:
     return digest.hexdigest()
 
 
-def _cache_read(key: str) -> dict[str, Any] | None:
-    path = cache_dir() / key[:2] / f"{key}.json"
+def _cache_read(key: str, cache: Path) -> dict[str, Any] | None:
+    path = cache / key[:2] / f"{key}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 
 
-def _cache_write(key: str, data: dict[str, Any]) -> None:
-    path = cache_dir() / key[:2] / f"{key}.json"
+def _cache_write(key: str, data: dict[str, Any], cache: Path) -> None:
+    path = cache / key[:2] / f"{key}.json"
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -224,11 +225,14 @@ def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
     )
 
 
-def ocr_page(path: Path, rel: str, fmt: str, number: int, dpi: float = OCR_DPI, threads: int = 1) -> OcrPage:
+def ocr_page(
+    path: Path, rel: str, fmt: str, number: int, dpi: float = OCR_DPI, threads: int = 1, cache: Path | None = None
+) -> OcrPage:
     started = time.perf_counter()
+    cache = cache or cache_dir()
     rgb, dpi = load_page(path, fmt, number, dpi)
     key = _cache_key(rgb, dpi)
-    cached = _cache_read(key)
+    cached = _cache_read(key, cache)
     if cached is not None:
         page = _from_cache(cached, rel, number)
     else:
@@ -248,7 +252,7 @@ def ocr_page(path: Path, rel: str, fmt: str, number: int, dpi: float = OCR_DPI, 
             page.lines.append(
                 OcrLine(text, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())), score)
             )
-        _cache_write(key, _to_cache(page))
+        _cache_write(key, _to_cache(page), cache)
     page.seconds = time.perf_counter() - started
     return page
 
@@ -263,10 +267,11 @@ class OcrJob:
     page: int
     dpi: float = OCR_DPI
     threads: int = 1
+    cache: Path | None = None  # decided by the parent: a worker's environment may be older
 
     def run(self) -> OcrPage:
         try:
-            return ocr_page(self.path, self.rel, self.format, self.page, self.dpi, self.threads)
+            return ocr_page(self.path, self.rel, self.format, self.page, self.dpi, self.threads, self.cache)
         except Exception as exc:  # a page that cannot be rendered or read costs that page only
             return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)
 

@@ -132,7 +132,7 @@ def ocr_reason(text: str, page: pdfium.PdfPage, area: float) -> str | None:
 def _image_coverage(page: pdfium.PdfPage) -> float:
     covered = 0.0
     for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
-        left, bottom, right, top = obj.get_pos()
+        left, bottom, right, top = obj.get_bounds()
         covered = max(covered, (right - left) * (top - bottom))
     return covered
 

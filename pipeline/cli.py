@@ -43,7 +43,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"找不到申报材料：{path}")
-    with ExtractionPool(workers=1, timeout=args.timeout).warm() as pool:
+    # One worker starts at once (a text dossier needs no more); scanned pages use every core.
+    with ExtractionPool(workers=default_workers(), timeout=args.timeout).warm(1) as pool:
         formats = _formats(args.format)
         ruleset = _ruleset(args.ruleset)
         from .batch import summary_line

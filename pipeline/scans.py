@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from extractors.ocr import OCR_DPI, OcrJob, OcrPage
+from extractors.ocr import OCR_DPI, OcrJob, OcrPage, cache_dir
 from extractors.pdf import mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob, SealResult
@@ -23,15 +23,13 @@ SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 
 def ocr_jobs(documents: list[Document], paths: dict[str, Path], pool_size: int, dpi: float = OCR_DPI) -> list[OcrJob]:
     """One job per page that needs OCR, in the files' own order."""
-    # onnxruntime threads per job: the machine's cores shared among the workers running at once.
-    threads = max(1, default_workers() // max(1, pool_size))
-    return [
-        OcrJob(paths[doc.path], doc.path, doc.format, page.number, dpi, threads)
-        for doc in documents
-        if doc.readable and doc.pages
-        for page in doc.pages
-        if page.needs_ocr
+    pages = [
+        (doc, page.number) for doc in documents if doc.readable and doc.pages for page in doc.pages if page.needs_ocr
     ]
+    # onnxruntime threads per job: the machine's cores shared among the jobs running at once.
+    threads = max(1, default_workers() // max(1, min(pool_size, len(pages))))
+    cache = cache_dir()
+    return [OcrJob(paths[doc.path], doc.path, doc.format, number, dpi, threads, cache) for doc, number in pages]
 
 
 def merge_ocr(doc: Document, results: list[OcrPage]) -> None:

@@ -1,0 +1,139 @@
+"""OCR of scanned pages: a few small pages only (OCR is the slow part; whole scanned dossiers are
+checked by `make bench` and the scanned-fixture acceptance in scripts/scanned.py)."""
+
+from __future__ import annotations
+
+import difflib
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pypdfium2 as pdfium
+import pytest
+from PIL import Image
+
+from extractors import read_file
+from extractors.ocr import ocr_page
+from extractors.pdf import ocr_reason
+from extractors.sandbox import ExtractionPool
+from fixtures.scans import scanned_page
+from pipeline.dossier import check_dossier
+from pipeline.ruleset import load_ruleset
+from pipeline.text import count_words
+
+
+def _similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, "".join(a.split()), "".join(b.split())).ratio()
+
+
+def _image_pdf(path: Path, images: list[Image.Image], dpi: int = 150) -> Path:
+    images[0].save(path, save_all=True, append_images=images[1:], resolution=dpi)
+    return path
+
+
+def _ocr_text(path: Path, number: int, cache: Path) -> tuple[str, object]:
+    page = ocr_page(path, path.name, "pdf", number, cache=cache)
+    return "\n".join(line.text for line in page.lines), page
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("ocr-cache")
+
+
+@pytest.mark.parametrize(
+    ("text", "reason"),
+    [
+        ("", "no_text"),
+        ("第1页", "no_text"),
+        ("ÖÐ¹úÌØÉ«²úÒµ¼¯Èº·¢Õ¹Çé¿ö¼ò½é" * 3, "garbage"),
+        ("\ue001\ue002\ue003\ue004" * 10, "garbage"),
+        ("临朐县铝型材产业起步于上世纪八十年代初期，最初以乡镇企业回收废旧铝材、手工加工门窗料为主。", None),
+    ],
+)
+def test_text_layers_that_need_ocr(text: str, reason: str | None, tmp_path: Path) -> None:
+    blank = tmp_path / "blank.pdf"
+    Image.new("L", (50, 70), 255).save(blank, resolution=10)  # a small image, not page-sized
+    pdf = pdfium.PdfDocument(str(blank))
+    assert ocr_reason(text, pdf[0], 1e9) == reason
+
+
+def test_a_page_sized_image_with_stray_characters_needs_ocr(tmp_path: Path) -> None:
+    image, _ = scanned_page("introduction", seed=1, dpi=100)
+    path = _image_pdf(tmp_path / "s.pdf", [image], dpi=100)
+    doc = read_file(path, "s.pdf", "-", 0)
+    assert doc.pages is not None and doc.pages[0].needs_ocr and doc.pages[0].ocr_reason == "no_text"
+    pdf = pdfium.PdfDocument(str(path))
+    width, height = pdf[0].get_size()
+    assert ocr_reason("扫描页码 第3页 共12页 ABC" * 2, pdf[0], width * height) == "image_page"
+
+
+def test_a_scanned_page_reads_like_its_text_and_is_cached(tmp_path: Path, cache: Path) -> None:
+    image, truth = scanned_page("introduction", seed=0, skew=1.2, noise=6.0)
+    path = _image_pdf(tmp_path / "扫描件.pdf", [image])
+    text, first = _ocr_text(path, 1, cache)
+    assert _similarity(text, str(truth["text"])) > 0.95
+    assert abs(count_words(text) - count_words(str(truth["text"]))) <= 0.02 * count_words(str(truth["text"]))
+    again, second = _ocr_text(path, 1, cache)
+    assert second.cached and not first.cached  # type: ignore[attr-defined]
+    assert again == text
+
+
+@pytest.mark.parametrize("rotate", [90, 180, 270])
+def test_turned_pages_are_read_upright(tmp_path: Path, cache: Path, rotate: int) -> None:
+    image, truth = scanned_page("authenticity_declaration", seed=2, rotate=rotate, seal=False)
+    path = _image_pdf(tmp_path / "turned.pdf", [image])
+    text, page = _ocr_text(path, 1, cache)
+    assert page.rotation in (90, 180, 270)  # type: ignore[attr-defined]
+    assert page.height > page.width  # type: ignore[attr-defined]  # upright A4
+    assert text.splitlines()[0].replace(" ", "") == truth["title"]
+    assert _similarity(text, str(truth["text"])) > 0.9
+
+
+def test_ocr_runs_with_the_network_unreachable(tmp_path: Path) -> None:
+    if shutil.which("unshare") is None or subprocess.run(["unshare", "-n", "true"]).returncode != 0:
+        pytest.skip("no network namespaces here (unshare -n needs root)")
+    image, truth = scanned_page("authenticity_declaration", seed=3, seal=False, dpi=120)
+    path = _image_pdf(tmp_path / "p.pdf", [image], dpi=120)
+    script = (
+        "import socket, sys\n"
+        "from pathlib import Path\n"
+        "from extractors.ocr import ocr_page\n"
+        "try:\n    socket.create_connection(('pypi.org', 443), timeout=2); sys.exit('network is reachable')\n"
+        "except OSError:\n    pass\n"
+        f"page = ocr_page(Path({str(path)!r}), 'p.pdf', 'pdf', 1, cache=Path({str(tmp_path / 'c')!r}))\n"
+        "print(page.lines[0].text)\n"
+    )
+    result = subprocess.run(
+        ["unshare", "-n", sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().replace(" ", "") == truth["title"]
+
+
+def test_scanned_declaration_with_and_without_a_seal(tmp_path: Path) -> None:
+    ruleset = load_ruleset()
+    for sealed in (True, False):
+        folder = tmp_path / f"d-{sealed}"
+        folder.mkdir()
+        image, truth = scanned_page("authenticity_declaration", seed=4, seal=sealed)
+        buffer = io.BytesIO()
+        image.save(buffer, format="JPEG", quality=70, dpi=(150, 150))
+        (folder / "扫描件003.jpg").write_bytes(buffer.getvalue())
+        with ExtractionPool(workers=2) as pool:
+            checked = check_dossier(folder, ruleset, pool)
+        item = next(i for i in checked.items if i.id == "authenticity_declaration")
+        assert item.present, checked.report["dossier"]["files"]
+        assert checked.report["dossier"]["files"][0]["ocr_pages"] == 1
+        codes = {f.code for f in item.findings}
+        assert item.seal is not None
+        if sealed:
+            assert item.seal["detected"] is True and "SEAL_MISSING" not in codes
+            x0, y0, x1, y1 = item.seal["bbox"]  # type: ignore[misc]
+            tx0, ty0, tx1, ty1 = (v * 72 / 150 for v in truth["seal"]["bbox_px"])  # type: ignore[index]
+            assert abs((x0 + x1) / 2 - (tx0 + tx1) / 2) < 20 and abs((y0 + y1) / 2 - (ty0 + ty1) / 2) < 20
+            assert item.seal_crop.startswith(b"\x89PNG")
+        else:
+            assert item.seal["detected"] is False and "SEAL_MISSING" in codes
