@@ -35,6 +35,7 @@ fixtures: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
+	$(BIN)/python -m scripts.scanned
 
 robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness

@@ -19,8 +19,9 @@ from typing import Any
 
 import numpy as np
 
-OCR_DPI = 200
-CACHE_VERSION = "4"  # bump when the reading logic changes: old results are then not reused
+OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
+MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
+CACHE_VERSION = "6"  # bump when the reading logic changes: old results are then not reused
 # A first reading this poor, with boxes lying flat, may be upside down: try 180°.
 RETRY_BELOW = 0.75
 MIN_LINE_SCORE = 0.5  # lines read worse than this are noise (rapidocr's own default cut-off)
@@ -31,6 +32,7 @@ class OcrLine:
     text: str
     box: tuple[float, float, float, float]  # x0, top, x1, bottom in points of the upright page
     score: float
+    height: float = 0.0  # the text line's own height in points (a skewed line's box is taller)
 
 
 @dataclass
@@ -87,25 +89,45 @@ def engine_id() -> str:
     return f"rapidocr-{version('rapidocr')}-det1280-nocls"
 
 
-def render_pdf_page(path: Path, number: int, dpi: float) -> np.ndarray:
-    """Page `number` (1-based) as an RGB array at `dpi`."""
+def _scan_dpi(page: Any) -> float | None:
+    """The resolution of the scan filling the page, if the page is one: rendering it finer adds
+    pixels but no detail, and costs OCR time."""
+    import pypdfium2.raw as pdfium_c
+
+    width, height = page.get_size()
+    for obj in page.get_objects(filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE], max_depth=2):
+        left, bottom, right, top = obj.get_bounds()
+        if (right - left) * (top - bottom) >= 0.9 * width * height:
+            px_width, px_height = obj.get_px_size()
+            shown = right - left
+            # An image placed sideways on the page: compare like with like.
+            pixels = px_width if (px_width >= px_height) == (shown >= top - bottom) else px_height
+            return min(MAX_DPI, max(MIN_DPI, pixels / shown * 72))
+    return None
+
+
+def render_pdf_page(path: Path, number: int, dpi: float, native: bool = False) -> tuple[np.ndarray, float]:
+    """Page `number` (1-based) as RGB pixels at `dpi` (or at its scan's own resolution when
+    `native`), with the resolution used."""
     import pypdfium2 as pdfium
 
     pdf = pdfium.PdfDocument(str(path))
     try:
         page = pdf[number - 1]
+        if native:
+            dpi = _scan_dpi(page) or dpi
         bitmap = page.render(scale=dpi / 72, rev_byteorder=True)  # RGB, not pdfium's BGR
         array = bitmap.to_numpy()
         page.close()
     finally:
         pdf.close()
-    return np.ascontiguousarray(array[:, :, :3])
+    return np.ascontiguousarray(array[:, :, :3]), dpi
 
 
-def load_page(path: Path, fmt: str, number: int, dpi: float) -> tuple[np.ndarray, float]:
+def load_page(path: Path, fmt: str, number: int, dpi: float, native: bool = False) -> tuple[np.ndarray, float]:
     """The page as RGB pixels and the resolution they are at."""
     if fmt == "pdf":
-        return render_pdf_page(path, number, dpi), dpi
+        return render_pdf_page(path, number, dpi, native)
     from .image import load_frame
 
     image, image_dpi = load_frame(path, number)
@@ -124,6 +146,12 @@ def _boxes(result: Any) -> list[tuple[np.ndarray, str, float]]:
 def _mass(lines: list[tuple[np.ndarray, str, float]]) -> float:
     """How much text was read well: characters weighted by the square of their line's score."""
     return sum(score * score * len(text) for _, text, score in lines)
+
+
+def _upright_mass(lines: list[tuple[np.ndarray, str, float]]) -> float:
+    # rapidocr turns tall crops itself, so a sideways page can read well as it lies; the
+    # reading that lies flat is the one whose geometry (headings, order) means something.
+    return _mass(lines) * (0.5 if _standing(lines) else 1.0)
 
 
 def _mean(lines: list[tuple[np.ndarray, str, float]]) -> float | None:
@@ -166,7 +194,7 @@ def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[tuple[np.ndarray,
     for degrees in [90, 270, 180] if _standing(best) else [180, 90, 270]:
         turned = np.ascontiguousarray(np.rot90(bgr, k=degrees // 90))
         lines = _boxes(ocr(turned))
-        if _mass(lines) > _mass(best):
+        if _upright_mass(lines) > _upright_mass(best):
             best, turn, upright = lines, degrees, turned
         if lines and _reads_well(lines) and not _standing(lines):
             break
@@ -201,7 +229,7 @@ def _cache_write(key: str, data: dict[str, Any], cache: Path) -> None:
 
 def _to_cache(page: OcrPage) -> dict[str, Any]:
     return {
-        "lines": [[line.text, list(line.box), line.score] for line in page.lines],
+        "lines": [[line.text, list(line.box), line.score, line.height] for line in page.lines],
         "confidence": page.confidence,
         "rotation": page.rotation,
         "width": page.width,
@@ -211,7 +239,9 @@ def _to_cache(page: OcrPage) -> dict[str, Any]:
 
 
 def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
-    lines = [OcrLine(text, (box[0], box[1], box[2], box[3]), score) for text, box, score in data["lines"]]
+    lines = [
+        OcrLine(text, (box[0], box[1], box[2], box[3]), score, height) for text, box, score, height in data["lines"]
+    ]
     return OcrPage(
         rel=rel,
         page=number,
@@ -230,7 +260,7 @@ def ocr_page(
 ) -> OcrPage:
     started = time.perf_counter()
     cache = cache or cache_dir()
-    rgb, dpi = load_page(path, fmt, number, dpi)
+    rgb, dpi = load_page(path, fmt, number, dpi, native=True)
     key = _cache_key(rgb, dpi)
     cached = _cache_read(key, cache)
     if cached is not None:
@@ -249,9 +279,10 @@ def ocr_page(
         )
         for quad, text, score in lines:
             xs, ys = quad[:, 0] * scale, quad[:, 1] * scale
-            page.lines.append(
-                OcrLine(text, (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max())), score)
-            )
+            box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+            # The quad's side edges: the line's own height however skewed the page is.
+            height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2 * scale
+            page.lines.append(OcrLine(text, box, score, round(float(height), 2)))
         _cache_write(key, _to_cache(page), cache)
     page.seconds = time.perf_counter() - started
     return page

@@ -91,7 +91,7 @@ class SealJob:
                 for rgb, dpi in _docx_images(self.path):
                     result.seals.extend(_marks(rgb, dpi, None))
             else:
-                rgb, dpi = load_page(self.path, self.format, self.page, SEAL_DPI)
+                rgb, dpi = load_page(self.path, self.format, self.page, SEAL_DPI)  # seals need no finer
                 result.seals = _marks(rgb, dpi, self.page)
         except Exception as exc:  # one page that cannot be searched costs that page only
             result.error = f"第 {self.page} 页无法检查公章（{type(exc).__name__}）"

@@ -8,9 +8,10 @@ of the same dossier costs a render per page and no recognition.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
-from extractors.ocr import OCR_DPI, OcrJob, OcrPage, cache_dir
+from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob, SealResult
@@ -19,6 +20,8 @@ from .model import Block, Document
 from .ruleset import Ruleset
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
+BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size
+LEADERS = re.compile(r"[.．·…_—\-]{2,}\s*$")
 
 
 def ocr_jobs(documents: list[Document], paths: dict[str, Path], pool_size: int, dpi: float = OCR_DPI) -> list[OcrJob]:
@@ -50,20 +53,17 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
             continue
         page.ocr_confidence = result.confidence if result.confidence is not None else 0.0
         page.width, page.height = result.width or page.width, result.height or page.height
-        # Top to bottom, then left to right within a line band: rapidocr's order is nearly
-        # that, but a skewed page can swap neighbours.
-        lines = sorted(result.lines, key=lambda line: (round(line.box[1] / 8), line.box[0]))
         blocks.extend(
             Block(
                 text=line.text.strip(),
                 kind="line",
                 page=page.number,
                 bbox=line.box,
-                font_size=round(line.box[3] - line.box[1], 1),  # box height stands in for the size
+                font_size=round(line.height / BOX_PER_POINT * 2) / 2,
                 source="ocr",
                 confidence=line.score,
             )
-            for line in lines
+            for line in _join_leaders(_reading_order(result.lines))
             if line.text.strip()
         )
     mark_centred(blocks)
@@ -107,6 +107,42 @@ def find_seals_in(documents: list[Document], paths: dict[str, Path], ruleset: Ru
         if result.error is None:
             doc.seal_checked.append(result.page)
             doc.seals.extend(s for s in result.seals if s.score >= ruleset.seals.min_score)
+
+
+def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
+    """Top to bottom, left to right within a line: boxes whose centres lie within half a line
+    height of each other share a line (rapidocr's own order can swap neighbours on a skewed page,
+    and puts a 目录 entry's page number wherever its box happened to fall)."""
+    bands: list[list[OcrLine]] = []
+    for line in sorted(lines, key=lambda line: (line.box[1] + line.box[3]) / 2):
+        centre = (line.box[1] + line.box[3]) / 2
+        if bands:
+            band = bands[-1]
+            band_centre = sum((b.box[1] + b.box[3]) / 2 for b in band) / len(band)
+            if abs(centre - band_centre) < 0.5 * max(line.height, band[0].height, 1.0):
+                band.append(line)
+                continue
+        bands.append([line])
+    return [line for band in bands for line in sorted(band, key=lambda line: line.box[0])]
+
+
+def _join_leaders(lines: list[OcrLine]) -> list[OcrLine]:
+    """A 目录 entry's title and its page number come back as two boxes split at the leader dots;
+    put them together again so the entry reads as one line."""
+    joined: list[OcrLine] = []
+    for line in lines:
+        last = joined[-1] if joined else None
+        same_band = last is not None and abs((last.box[1] + last.box[3]) - (line.box[1] + line.box[3])) / 2 < 0.6 * max(
+            last.height, line.height, 1.0
+        )
+        if last is not None and same_band and LEADERS.search(last.text) and line.box[0] > last.box[2]:
+            box = (last.box[0], min(last.box[1], line.box[1]), line.box[2], max(last.box[3], line.box[3]))
+            joined[-1] = OcrLine(
+                f"{last.text} {line.text}", box, min(last.score, line.score), max(last.height, line.height)
+            )
+        else:
+            joined.append(line)
+    return joined
 
 
 def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool) -> None:

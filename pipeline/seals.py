@@ -32,7 +32,7 @@ MIN_SCORE = 0.5
 RIM_BINS = 48
 # Redness above the background (0..255 scale) a seal's ink must reach somewhere (strong) and
 # everywhere (weak). Chroma noise is small on JPEG scans; noisy PNG scans raise the MAD instead.
-STRONG_FLOOR, WEAK_FLOOR = 16.0, 7.0
+STRONG_FLOOR, WEAK_FLOOR = 16.0, 4.0
 
 
 @dataclass

@@ -185,6 +185,23 @@ def _toc_splits(blocks: list[Block], layout: Layout, ruleset: Ruleset) -> list[i
     return splits
 
 
+def _fill_toc_gaps(splits: list[int], layout: Layout, doc: Document, ruleset: Ruleset) -> list[int]:
+    """A 目录 entry that found no heading, or a 目录 that lost an entry (OCR dropped the line, the
+    title was reworded): an item the found titles do not cover takes its first heading that names it, at least as prominent as the
+    least prominent title the 目录 found."""
+    by_index = {b.index: b for b in doc.blocks}
+    covered = {r.id for i in splits for r in ruleset.items_titled(by_index[i].text)}
+    floor = min((layout.headings[i] for i in splits if i in layout.headings), default=0.0)
+    added: dict[str, int] = {}
+    for index, prominence in sorted(layout.headings.items()):
+        if index <= max(layout.toc) or prominence < floor:
+            continue
+        for rule in ruleset.items_titled(by_index[index].text):
+            if rule.id not in covered and rule.id not in added:
+                added[rule.id] = index
+    return sorted(set(splits) | set(added.values()))
+
+
 def _heading_splits(layout: Layout, doc: Document, ruleset: Ruleset) -> list[int]:
     by_index = {b.index: b for b in doc.blocks}
     titled = {i: p for i, p in layout.headings.items() if ruleset.items_titled(by_index[i].text)}
@@ -236,6 +253,8 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
     if len(splits) < 2:
         splits = _heading_splits(layout, doc, ruleset)
         source = "heading"
+    else:
+        splits = _fill_toc_gaps(splits, layout, doc, ruleset)
     if not splits or (len(splits) == 1 and blocks[0].index == splits[0]):
         title_block, title_source, labels = _first_title(blocks, layout, ruleset)
         body = [b for b in blocks if b is not title_block and b not in labels and b.index not in layout.toc]

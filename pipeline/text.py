@@ -75,6 +75,7 @@ def is_page_number(line: str) -> bool:
     return bool(_PAGE_NUMBER.match(line))
 
 
-# A table-of-contents entry: a title followed by leader dots and a page number.
-TOC_ENTRY = re.compile(r"^(?P<title>.+?)[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})\s*$")
+# A table-of-contents entry: a title followed by leader dots and a page number (OCR may lose the
+# number, so leaders alone end an entry too).
+TOC_ENTRY = re.compile(r"^(?P<title>.+?)(?:[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})|[.．·…_]{2,})\s*$")
 TOC_HEADING = re.compile(r"^\s*目\s*录\s*$")

@@ -9,6 +9,7 @@ from extractors import read_file
 from pipeline.dossier import segmenter_for
 from pipeline.identify import score_section
 from pipeline.ruleset import load_ruleset
+from pipeline.scans import merge_ocr, ocr_jobs
 from pipeline.sections import analyse, split_sections
 
 
@@ -16,6 +17,8 @@ def main() -> int:
     ruleset = load_ruleset(sys.argv[2] if len(sys.argv) > 2 else "shandong-2020")
     path = Path(sys.argv[1])
     doc = read_file(path, path.name, "-", path.stat().st_size)
+    jobs = ocr_jobs([doc], {doc.path: path}, pool_size=1)
+    merge_ocr(doc, [job.run() for job in jobs])  # in-process: slow, but this is for one file
     print(f"{doc.path}: {doc.format}, {doc.page_count} pages, {len(doc.blocks)} blocks, error={doc.error}")
     layout = analyse(doc)
     print(f"目录 entries: {layout.toc_entries}")
