@@ -255,14 +255,36 @@ def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
     )
 
 
+def _file_page_key(file_sha256: str, number: int, dpi: float) -> str:
+    return hashlib.sha256(f"{engine_id()}|{CACHE_VERSION}|{file_sha256}|{number}|{dpi:.1f}".encode()).hexdigest()
+
+
 def ocr_page(
-    path: Path, rel: str, fmt: str, number: int, dpi: float = OCR_DPI, threads: int = 1, cache: Path | None = None
+    path: Path,
+    rel: str,
+    fmt: str,
+    number: int,
+    dpi: float = OCR_DPI,
+    threads: int = 1,
+    cache: Path | None = None,
+    file_sha256: str | None = None,
 ) -> OcrPage:
+    """Recognise one page; results are kept by the page image's hash. When the file's own hash is
+    given, a second index (file, page → image hash) lets a re-run skip even the rendering."""
     started = time.perf_counter()
     cache = cache or cache_dir()
+    shortcut = _file_page_key(file_sha256, number, dpi) if file_sha256 else None
+    known = _cache_read(shortcut, cache) if shortcut else None
+    cached = _cache_read(known["image"], cache) if known else None
+    if cached is not None:
+        page = _from_cache(cached, rel, number)
+        page.seconds = time.perf_counter() - started
+        return page
     rgb, dpi = load_page(path, fmt, number, dpi, native=True)
     key = _cache_key(rgb, dpi)
     cached = _cache_read(key, cache)
+    if shortcut:
+        _cache_write(shortcut, {"image": key}, cache)
     if cached is not None:
         page = _from_cache(cached, rel, number)
     else:
@@ -299,10 +321,13 @@ class OcrJob:
     dpi: float = OCR_DPI
     threads: int = 1
     cache: Path | None = None  # decided by the parent: a worker's environment may be older
+    file_sha256: str | None = None
 
     def run(self) -> OcrPage:
         try:
-            return ocr_page(self.path, self.rel, self.format, self.page, self.dpi, self.threads, self.cache)
+            return ocr_page(
+                self.path, self.rel, self.format, self.page, self.dpi, self.threads, self.cache, self.file_sha256
+            )
         except Exception as exc:  # a page that cannot be rendered or read costs that page only
             return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)
 

@@ -102,7 +102,9 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--format", default="json,html", help="报告格式，逗号分隔：json,html,md,docx")
     check.add_argument("--ruleset", default=DEFAULT_RULESET, help="规则集编号或 YAML 文件路径")
     check.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="单个文件或扫描页的处理时限（秒）")
-    check.add_argument("--workers", type=int, default=default_workers(), help="并行处理扫描页的进程数（默认：CPU 核数）")
+    check.add_argument(
+        "--workers", type=int, default=default_workers(), help="并行处理扫描页的进程数（默认：CPU 核数）"
+    )
     check.set_defaults(run=cmd_check)
 
     batch = sub.add_parser("batch", help="逐个检查目录下的每个申报材料包")

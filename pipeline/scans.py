@@ -32,7 +32,9 @@ def ocr_jobs(documents: list[Document], paths: dict[str, Path], pool_size: int, 
     # onnxruntime threads per job: the machine's cores shared among the jobs running at once.
     threads = max(1, default_workers() // max(1, min(pool_size, len(pages))))
     cache = cache_dir()
-    return [OcrJob(paths[doc.path], doc.path, doc.format, number, dpi, threads, cache) for doc, number in pages]
+    return [
+        OcrJob(paths[doc.path], doc.path, doc.format, number, dpi, threads, cache, doc.sha256) for doc, number in pages
+    ]
 
 
 def merge_ocr(doc: Document, results: list[OcrPage]) -> None:

@@ -55,8 +55,9 @@ def _rgb(image: np.ndarray | Image.Image) -> np.ndarray:
     return arr[..., :3]
 
 
-def _redness_mask(small: np.ndarray) -> np.ndarray:
-    """Red-ink pixels as a 0/255 mask, with a threshold adapted to the page's background."""
+def _redness_masks(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Red ink as two 0/255 masks with thresholds adapted to the page's background: ``ink``, every
+    faintly red pixel, and ``mask``, the parts of ``ink`` that touch a clearly red pixel somewhere."""
     s = small.astype(np.int16)
     red = (s[..., 0] - np.maximum(s[..., 1], s[..., 2])).astype(np.float32)
     # A light blur averages out sensor noise much more than it dims a ring ~4 px wide.
@@ -69,14 +70,14 @@ def _redness_mask(small: np.ndarray) -> np.ndarray:
     strong_t = med + max(6.0 * mad, STRONG_FLOOR)
     weak_t = med + max(4.0 * mad, WEAK_FLOOR)
     strong = red > strong_t
+    ink = np.where(red > weak_t, 255, 0).astype(np.uint8)
     if not strong.any():
-        return np.zeros(red.shape, np.uint8)
-    weak = (red > weak_t).astype(np.uint8)
-    n, labels = cv2.connectedComponents(weak, connectivity=8)
+        return np.zeros_like(ink), ink
+    n, labels = cv2.connectedComponents(ink, connectivity=8)
     keep = np.zeros(n, bool)
     keep[np.unique(labels[strong])] = True
     keep[0] = False
-    return np.where(keep[labels], 255, 0).astype(np.uint8)
+    return np.where(keep[labels], 255, 0).astype(np.uint8), ink
 
 
 def _disk(size: int) -> np.ndarray:
@@ -105,12 +106,12 @@ class _Candidate:
     diameter_mm: float
 
 
-def _features(red: np.ndarray, comp: np.ndarray, px_per_mm: float) -> dict[str, float] | None:
+def _features(red: np.ndarray, ink: np.ndarray, comp: np.ndarray, px_per_mm: float) -> dict[str, float] | None:
     """Shape measurements of one component against the ellipse of its hull; None when it is plainly
     not a seal (wrong size or aspect, too little ink).
 
-    ``red`` is the unclosed red mask and ``comp`` the closed component, both cropped to the same
-    padded box."""
+    ``red`` and ``ink`` are the masks of `_redness_masks`, ``comp`` the closed component, all
+    cropped to the same padded box."""
     # The hull of the component's own red pixels: closing may have grown a group beyond its ink.
     pts = cv2.findNonZero(cv2.bitwise_and(red, comp))
     if pts is None or len(pts) < 20:
@@ -144,8 +145,9 @@ def _features(red: np.ndarray, comp: np.ndarray, px_per_mm: float) -> dict[str, 
     rho_c, _ = rho_theta(edge[:, 0], edge[:, 1])
     dev = float(np.percentile(np.abs(rho_c - 1.0), 90))
 
-    # All red inside the hull counts: the arc text and star are usually components of their own.
-    ys, xs = np.nonzero(cv2.bitwise_and(red, filled))
+    # All red inside the hull counts, faint too: the arc text and star are usually components of
+    # their own, and on a faded seal they may never reach the clearly-red threshold.
+    ys, xs = np.nonzero(cv2.bitwise_and(ink, filled))
     if len(xs) < 20:
         return None
     rho, theta = rho_theta(xs.astype(np.float64), ys.astype(np.float64))
@@ -195,7 +197,9 @@ def _overlap(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> floa
     return ix * iy / smaller if smaller > 0 else 0.0
 
 
-def _candidates(mask: np.ndarray, px_per_mm: float, close: int, retry: bool, group: int = 0) -> list[_Candidate]:
+def _candidates(
+    mask: np.ndarray, ink: np.ndarray, px_per_mm: float, close: int, retry: bool, group: int = 0
+) -> list[_Candidate]:
     """Seal candidates among the components of ``mask`` closed with a ``close`` px disk, or (when
     ``group`` > 0) dilated by a ``group`` px disk, which joins arcs further apart than closing can."""
     closed = cv2.dilate(mask, _disk(group)) if group else cv2.morphologyEx(mask, cv2.MORPH_CLOSE, _disk(close))
@@ -212,8 +216,8 @@ def _candidates(mask: np.ndarray, px_per_mm: float, close: int, retry: bool, gro
         x0, y0 = max(0, x - pad), max(0, y - pad)
         x1, y1 = min(mask.shape[1], x + w + pad), min(mask.shape[0], y + h + pad)
         comp = np.where(labels[y0:y1, x0:x1] == i, 255, 0).astype(np.uint8)
-        red = mask[y0:y1, x0:x1]
-        f = _features(red, comp, px_per_mm) if side <= hi else None
+        red, faint = mask[y0:y1, x0:x1], ink[y0:y1, x0:x1]
+        f = _features(red, faint, comp, px_per_mm) if side <= hi else None
         score = _score(f) if f else 0.0
         if f and score >= MIN_SCORE:
             # the ink's own box: a dilated group is larger than the seal
@@ -222,8 +226,8 @@ def _candidates(mask: np.ndarray, px_per_mm: float, close: int, retry: bool, gro
         elif retry:
             # Perhaps a seal joined to red rules or a table, or lying over one: drop long lines, retry.
             # The whole crop, not just this component: the star and arc text are separate components.
-            sub = _remove_lines(red, line_len)
-            for c in _candidates(sub, px_per_mm, close + 2, retry=False):
+            sub, sub_ink = _remove_lines(red, line_len), _remove_lines(faint, line_len)
+            for c in _candidates(sub, sub_ink, px_per_mm, close + 2, retry=False):
                 bx0, by0, bx1, by1 = c.bbox
                 found.append(_Candidate((bx0 + x0, by0 + y0, bx1 + x0, by1 + y0), c.score, c.diameter_mm))
     return found
@@ -242,16 +246,17 @@ def find_seals(image: np.ndarray | Image.Image, dpi: float) -> list[Seal]:
     scale = min(1.0, WORK_DPI / dpi)
     small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
     px_per_mm = dpi * scale / 25.4
-    mask = _redness_mask(small)
+    mask, ink = _redness_masks(small)
     if not mask.any():
         return []
     kept: list[_Candidate] = []
     close = max(3, round(1.6 * px_per_mm))  # bridges ~1.5 mm gaps, well under the ring's inner gap to text
     seals: list[Seal] = []
-    candidates = _candidates(mask, px_per_mm, close, retry=True)
+    candidates = _candidates(mask, ink, px_per_mm, close, retry=True)
     # A faded ring breaks into arcs too far apart to close; grouping them by dilation (~4.5 mm) makes
     # them one candidate again. A separate pass: coarse groups also swallow neighbouring red things.
-    candidates += _candidates(mask, px_per_mm, close, retry=False, group=max(close + 2, round(4.5 * px_per_mm)))
+    group = max(close + 2, round(4.5 * px_per_mm))
+    candidates += _candidates(mask, ink, px_per_mm, close, retry=False, group=group)
     for c in sorted(candidates, key=lambda c: -c.score):
         if any(_overlap(c.bbox, k.bbox) > 0.5 for k in kept):
             continue  # the same seal seen again through a neighbour's retry crop

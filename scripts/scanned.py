@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from extractors.ocr import engine as ocr_engine
 from extractors.ocr import load_page
 from extractors.sandbox import default_workers
 from fixtures.scans import scanned_page
@@ -110,12 +111,16 @@ def throughput(work: Path, count: int) -> None:
     first = pages[0]
     first.save(folder / "扫描件.pdf", save_all=True, append_images=pages[1:], resolution=150)
     arrays = [load_page(folder / "扫描件.pdf", "pdf", n + 1, 200, native=True)[0] for n in range(len(pages))]
-    engine = RapidOCR(params={"Global.log_level": "error"})  # rapidocr as it comes, every core
-    engine(np.ascontiguousarray(arrays[0][:, :, ::-1]))  # load the models before timing
-    started = time.perf_counter()
-    for rgb in arrays:
-        engine(np.ascontiguousarray(rgb[:, :, ::-1]))
-    bare = time.perf_counter() - started
+
+    def bare_seconds(engine: Any) -> float:
+        engine(np.ascontiguousarray(arrays[0][:, :, ::-1]))  # load the models before timing
+        started = time.perf_counter()
+        for rgb in arrays:
+            engine(np.ascontiguousarray(rgb[:, :, ::-1]))
+        return time.perf_counter() - started
+
+    bare = bare_seconds(RapidOCR(params={"Global.log_level": "error"}))  # as it comes, every core
+    tuned = bare_seconds(ocr_engine(default_workers()))  # the settings the pipeline uses
     cores = default_workers()
     one = run([DOSSIER, "check", str(folder), "--out", str(work / "o1"), "--workers", "1"], work / "c1")
     many = run([DOSSIER, "check", str(folder), "--out", str(work / "o2"), "--workers", str(cores)], work / "c2")
@@ -123,10 +128,12 @@ def throughput(work: Path, count: int) -> None:
     print(f"\nOCR throughput on {n} scanned A4 pages (150 dpi scans, rendered at their own resolution):\n")
     print("| measure | pages/s | seconds |")
     print("| --- | --- | --- |")
-    print(f"| bare rapidocr, one engine using {cores} cores | {n / bare:.3f} | {bare:.1f} |")
+    print(f"| bare rapidocr as it comes, one engine using {cores} cores | {n / bare:.3f} | {bare:.1f} |")
+    print(f"| bare rapidocr with the pipeline's settings, {cores} cores | {n / tuned:.3f} | {tuned:.1f} |")
     print(f"| `dossier check --workers 1` ({cores} threads), process wall time | {n / one:.3f} | {one:.1f} |")
     print(f"| `dossier check --workers {cores}` (1 thread each) | {n / many:.3f} | {many:.1f} |")
-    print(f"\npipeline/bare pages-per-second ratio (core-matched): {bare / one:.2f} — goal ≥ 0.9")
+    print(f"\npipeline/bare pages-per-second ratio (core-matched): {bare / one:.2f} against rapidocr as it comes,")
+    print(f"{tuned / one:.2f} against rapidocr with the same settings — goal ≥ 0.9")
     print(f"speed-up from parallel pages ({cores} workers vs 1): {one / many:.2f}×")
 
 

@@ -79,6 +79,10 @@ def test_a_scanned_page_reads_like_its_text_and_is_cached(tmp_path: Path, cache:
     again, second = _ocr_text(path, 1, cache)
     assert second.cached and not first.cached  # type: ignore[attr-defined]
     assert again == text
+    # With the file's hash, a re-run finds the result without rendering the page again.
+    ocr_page(path, path.name, "pdf", 1, cache=cache, file_sha256="f" * 64)
+    shortcut = ocr_page(path.with_name("gone.pdf"), path.name, "pdf", 1, cache=cache, file_sha256="f" * 64)
+    assert shortcut.cached and [line.text for line in shortcut.lines] == text.splitlines()
 
 
 @pytest.mark.parametrize("rotate", [90, 180, 270])
