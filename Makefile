@@ -32,6 +32,7 @@ test: lint
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --out fixtures/samples
 	$(BIN)/python -m fixtures.scans --out fixtures/scanned
+	$(BIN)/python -m fixtures.forms --out fixtures/forms
 
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench

@@ -26,8 +26,10 @@ SEVERITY: dict[str, Severity] = {
 }
 
 
-def finding(code: str, message: str, item: str | None = None, location: Location | None = None) -> Finding:
-    return Finding(code=code, severity=SEVERITY[code], message=message, item=item, location=location)
+def finding(
+    code: str, message: str, item: str | None = None, location: Location | None = None, field: str | None = None
+) -> Finding:
+    return Finding(code=code, severity=SEVERITY[code], message=message, item=item, location=location, field=field)
 
 
 def _location(candidate: Candidate) -> Location:

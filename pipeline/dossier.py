@@ -13,12 +13,14 @@ from typing import Any
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 
 from .checks import file_findings, intake_findings, judge_item
+from .figures import conditions, cross_check, missing_fields
+from .form import FormField, form_fields, read_form
 from .identify import Candidate, assign, score_section
 from .intake import open_dossier
 from .model import Document, Finding, ItemResult, Location
 from .reports import write_reports
 from .ruleset import Ruleset
-from .scans import find_seals_in, recognise_scans
+from .scans import find_seals_in, read_form_tables, recognise_scans
 from .sections import split_sections
 from .words import Segmenter
 
@@ -93,6 +95,7 @@ def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_nam
         originals = [d for d in documents if d.path not in duplicates]
         recognise_scans(originals, paths, pool)
         find_seals_in(originals, paths, ruleset, pool)
+        read_form_tables(originals, paths, ruleset, pool)
         return ReadDossier(
             path=path,
             name=dossier_name or path.name,
@@ -117,11 +120,41 @@ def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
     by_item = assign(candidates, ruleset)
     items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
     _add_duplicate_locations(items, read.duplicates)
-    findings = [f for item in items for f in item.findings] + file_findings(read.documents, read.duplicates)
-    findings += read.findings
+    figures = judge_figures(by_item, items, ruleset)
+    findings = [f for item in items for f in item.findings] + figures.findings
+    findings += file_findings(read.documents, read.duplicates) + read.findings
     report = build_report(read, ruleset, candidates, items, findings)
+    report["fields"] = figures.fields
+    report["conditions"] = figures.conditions
+    report["form"] = [f.as_dict() for f in figures.form]
+    report["cross_checks"] = figures.compared
     report["elapsed_seconds"] = round(read.seconds + time.perf_counter() - started, 3)
     return Checked(report, read.documents, items, findings, candidates)
+
+
+@dataclass
+class Figures:
+    fields: dict[str, Any]
+    conditions: list[dict[str, Any]]
+    form: list[FormField]
+    compared: list[dict[str, Any]]
+    findings: list[Finding]
+
+
+def judge_figures(by_item: dict[str, list[Candidate]], items: list[ItemResult], ruleset: Ruleset) -> Figures:
+    """The form's fields, Art. 4 and the cross-checks; nothing is judged without a form."""
+    form_candidates = by_item.get(ruleset.form_item or "", [])
+    found = read_form(form_candidates, ruleset)
+    fields = form_fields(found, ruleset)
+    form_item = next((i for i in items if i.id == ruleset.form_item), None)
+    where = form_item.locations[0] if form_item and form_item.locations else None
+    statuses, findings = conditions(fields, ruleset, where)
+    compared: list[dict[str, Any]] = []
+    if form_candidates:
+        findings += missing_fields(found, fields, ruleset, where)
+        inconsistent, compared = cross_check(fields, where.file if where else None, by_item, ruleset)
+        findings += inconsistent
+    return Figures(fields, statuses, found, compared, findings)
 
 
 def check_dossier(
@@ -213,26 +246,6 @@ def build_report(
         },
         "verdict": "incomplete" if counts["error"] else "complete",
         "items": [item.as_dict() for item in items],
-        "fields": {
-            "cluster_name": None,
-            "applicant": None,
-            "region": None,
-            "leading_industry": None,
-            "area_km2": None,
-            "enterprise_count": None,
-            "annual_revenue_cny": None,
-        },
-        "conditions": [
-            {
-                "id": c.id,
-                "article": c.article,
-                "status": "unknown",
-                "value": None,
-                "threshold": c.threshold,
-                "unit": c.unit,
-            }
-            for c in ruleset.conditions
-        ],
         "findings": [f.as_dict() for f in findings],
         "counts": counts,
     }

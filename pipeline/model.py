@@ -72,6 +72,9 @@ class Document:
     seconds: float = 0.0
     seals: list[SealMark] = field(default_factory=list)
     seal_checked: list[int] = field(default_factory=list)  # pages searched for seals (0: embedded images)
+    # Ruled tables of a PDF (kind "table", with rows), kept apart from `blocks`: their text is
+    # already there as lines, and must not count twice.
+    tables: list[Block] = field(default_factory=list)
 
     @property
     def page_count(self) -> int | None:
@@ -142,12 +145,14 @@ class Finding:
     message: str
     item: str | None = None
     location: Location | None = None
+    field: str | None = None  # the form field or Art. 4 condition a finding is about
 
     def as_dict(self) -> dict[str, object]:
         return {
             "code": self.code,
             "severity": self.severity,
             "item": self.item,
+            "field": self.field,
             "message": self.message,
             "location": self.location.as_dict() if self.location else None,
         }

@@ -53,6 +53,48 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class FieldRule:
+    """One field of the application form and the labels it goes by."""
+
+    id: str
+    kind: str  # text, region, area, count, money
+    labels: tuple[str, ...]
+    exclude: tuple[str, ...] = ()
+
+    def matches_label(self, label: str) -> bool:
+        text = normalize(label)
+        return any(normalize(lab) in text for lab in self.labels) and not any(x in text for x in self.exclude)
+
+
+@dataclass(frozen=True)
+class StatementRule:
+    """Where else a figure is stated (e.g. the introduction's enterprise count) and how to tell it."""
+
+    field: str
+    items: tuple[str, ...]
+    cues: tuple[str, ...]
+    qualifiers: tuple[str, ...]
+    units: tuple[str, ...] = ()
+    lead_ins: tuple[str, ...] = ()
+    right_before: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NameRule:
+    field: str
+    items: tuple[str, ...]
+    patterns: tuple[re.Pattern[str], ...]
+
+
+@dataclass(frozen=True)
+class CrossChecks:
+    exact_tolerance: float = 0.02
+    approximate_tolerance: float = 0.10
+    statements: tuple[StatementRule, ...] = ()
+    names: tuple[NameRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Identification:
     present_threshold: float = 0.45
     low_confidence: float = 0.65
@@ -74,6 +116,10 @@ class Ruleset:
     conditions: tuple[Condition, ...] = ()
     identification: Identification = field(default_factory=Identification)
     seals: SealRules = field(default_factory=SealRules)
+    form_item: str | None = None
+    form_fields: tuple[FieldRule, ...] = ()
+    required_fields: tuple[str, ...] = ()
+    cross_checks: CrossChecks = field(default_factory=CrossChecks)
     valid_from: dt.date | None = None
     valid_until: dt.date | None = None
     relaxation: str = ""
@@ -146,6 +192,37 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             cues=tuple(str(c) for c in seal_data.get("cues", SealRules.cues)),
             min_score=float(seal_data.get("min_score", SealRules.min_score)),
         )
+        form = data.get("form") or {}
+        form_fields = tuple(
+            FieldRule(
+                id=str(key),
+                kind=str(raw.get("kind", "text")),
+                labels=tuple(str(x) for x in raw.get("labels") or []),
+                exclude=tuple(str(x) for x in raw.get("exclude") or []),
+            )
+            for key, raw in (form.get("fields") or {}).items()
+        )
+        cross = data.get("cross_checks") or {}
+        cross_checks = CrossChecks(
+            exact_tolerance=float(cross.get("exact_tolerance", 0.02)),
+            approximate_tolerance=float(cross.get("approximate_tolerance", 0.10)),
+            statements=tuple(
+                StatementRule(
+                    field=str(key),
+                    items=tuple(raw.get("items") or []),
+                    cues=tuple(raw.get("cues") or []),
+                    qualifiers=tuple(raw.get("qualifiers") or []),
+                    units=tuple(raw.get("units") or []),
+                    lead_ins=tuple(raw.get("lead_ins") or []),
+                    right_before=tuple(raw.get("right_before") or []),
+                )
+                for key, raw in (cross.get("statements") or {}).items()
+            ),
+            names=tuple(
+                NameRule(str(key), tuple(raw.get("items") or []), _patterns(raw.get("patterns"), f"cross_checks.{key}"))
+                for key, raw in (cross.get("names") or {}).items()
+            ),
+        )
         ruleset = Ruleset(
             id=str(data["id"]),
             title=str(data["title"]),
@@ -153,6 +230,10 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             conditions=conditions,
             identification=ident,
             seals=seals,
+            form_item=str(form["item"]) if form.get("item") else None,
+            form_fields=form_fields,
+            required_fields=tuple(str(x) for x in form.get("required") or []),
+            cross_checks=cross_checks,
             valid_from=_date(data.get("valid_from")),
             valid_until=_date(data.get("valid_until")),
             relaxation=str(data.get("relaxation", "")),

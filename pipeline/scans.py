@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
-from extractors.pdf import mark_centred
+from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob, SealResult
 
@@ -145,6 +145,41 @@ def _join_leaders(lines: list[OcrLine]) -> list[OcrLine]:
         else:
             joined.append(line)
     return joined
+
+
+MAX_FORM_PAGES = 6
+
+
+def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[TableJob]:
+    """PDF pages that carry the form's title, and the page after (a form may run over): their
+    ruled tables give the form's cells."""
+    if ruleset.form_item is None:
+        return []
+    form = ruleset.item(ruleset.form_item)
+    jobs: list[TableJob] = []
+    for doc in documents:
+        if doc.format != "pdf" or not doc.readable or not doc.pages:
+            continue
+        titled = sorted(
+            {
+                b.page
+                for b in doc.blocks
+                if b.page and b.source == "text" and len(b.text) <= 60 and form.matches_title(b.text)
+            }
+        )
+        pages = sorted({p for t in titled for p in (t, t + 1) if p <= len(doc.pages)})[:MAX_FORM_PAGES]
+        if pages:
+            jobs.append(TableJob(paths[doc.path], doc.path, tuple(pages)))
+    return jobs
+
+
+def read_form_tables(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool) -> None:
+    jobs = table_jobs(documents, paths, ruleset)
+    if not jobs:
+        return
+    by_path = {doc.path: doc for doc in documents}
+    for rel, tables in pool.run_all(jobs):
+        by_path[rel].tables = tables
 
 
 def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool) -> None:

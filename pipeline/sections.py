@@ -35,7 +35,16 @@ def _furniture(doc: Document) -> set[int]:
     """Page numbers, and running headers/footers repeated at the top or bottom of most pages."""
     if doc.pages is None:
         return set()
-    skip = {b.index for b in doc.blocks if is_page_number(b.text)}
+    heights = {p.number: p.height for p in doc.pages}
+
+    def in_margin(block: Block) -> bool:
+        # A bare number in the body is a figure (a form's cell on a scan), not a page number.
+        if block.bbox is None or not heights.get(block.page or 0):
+            return True
+        height = heights[block.page or 0]
+        return block.bbox[3] < 0.12 * height or block.bbox[1] > 0.88 * height
+
+    skip = {b.index for b in doc.blocks if is_page_number(b.text) and in_margin(b)}
     by_page: dict[int, list[Block]] = {}
     for block in doc.blocks:
         if block.index not in skip and block.page is not None:

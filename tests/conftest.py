@@ -19,18 +19,30 @@ def truth() -> dict[str, Any]:
     return json.loads((SAMPLES / "truth.json").read_text(encoding="utf-8"))["dossiers"]
 
 
-@pytest.fixture(scope="session")
-def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """`dossier batch` over every sample dossier, in-process; returns the output folder."""
+def finding_keys(report: dict[str, Any]) -> set[str]:
+    """Every finding as `CODE`, and as `CODE:<field or item>` (the truth files' notation)."""
+    keys: set[str] = set()
+    for f in report["findings"]:
+        keys.add(f["code"])
+        if f.get("field") or f["item"]:
+            keys.add(f"{f['code']}:{f.get('field') or f['item']}")
+    return keys
+
+
+def batch(source: Path, out: Path) -> Path:
+    """`dossier batch` over every dossier of a fixture folder, in-process."""
     from pipeline.batch import run_batch
     from pipeline.ruleset import load_ruleset
 
-    out = tmp_path_factory.mktemp("batch")
-    rows, all_reported = run_batch(
-        SAMPLES / "dossiers", out, load_ruleset(), ["json"], workers=2, timeout=60, quiet=True
-    )
+    rows, all_reported = run_batch(source, out, load_ruleset(), ["json"], workers=2, timeout=120, quiet=True)
     assert all_reported, [r for r in rows if r["verdict"] == "failed"]
     return out
+
+
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`dossier batch` over every sample dossier, in-process; returns the output folder."""
+    return batch(SAMPLES / "dossiers", tmp_path_factory.mktemp("batch"))
 
 
 def report_of(batch: Path, dossier_id: str) -> dict[str, Any]:

@@ -8,17 +8,8 @@ from typing import Any
 import pytest
 
 from fixtures.model import ITEM_IDS
-from tests.conftest import SAMPLES, report_of
-
-# Findings the truth records for checks that later issues add (form figures, OCR, seals).
-# Remove a code from here when the pipeline starts raising it.
-NOT_YET_CHECKED = {
-    "CONDITION_NOT_MET",
-    "FORM_FIELD_MISSING",
-    "INCONSISTENT_VALUE",
-    "SEAL_MISSING",
-    "OCR_LOW_CONFIDENCE",
-}
+from tests.conftest import SAMPLES, finding_keys, report_of
+from tests.figures import assert_fields
 
 TRUTH_IDS = sorted(p.name[:-4] if p.name.endswith(".zip") else p.name for p in (SAMPLES / "dossiers").iterdir())
 
@@ -50,8 +41,8 @@ def test_items_are_found_in_the_right_files(dossier_id: str, truth: dict[str, An
 @pytest.mark.parametrize("dossier_id", TRUTH_IDS)
 def test_findings_match_truth(dossier_id: str, truth: dict[str, Any], sample_batch: Path) -> None:
     report = report_of(sample_batch, dossier_id)
-    got = {f"{f['code']}:{f['item']}" if f["item"] else f["code"] for f in report["findings"]}
-    expected = {f for f in truth[dossier_id]["expected_findings"] if f.split(":")[0] not in NOT_YET_CHECKED}
+    got = finding_keys(report)
+    expected = set(truth[dossier_id]["expected_findings"])
     assert expected <= got, f"missing findings {expected - got}"
     unexpected_errors = {
         f"{f['code']}:{f['item']}" if f["item"] else f["code"] for f in report["findings"] if f["severity"] == "error"
@@ -85,3 +76,11 @@ def test_report_follows_the_contract(sample_batch: Path, truth: dict[str, Any]) 
         for item in report["items"]:
             for loc in item["locations"]:
                 assert loc["pages"] is None or 1 <= loc["pages"][0] <= loc["pages"][1]
+
+
+@pytest.mark.parametrize("dossier_id", TRUTH_IDS)
+def test_form_fields_and_conditions_match_truth(dossier_id: str, truth: dict[str, Any], sample_batch: Path) -> None:
+    report = report_of(sample_batch, dossier_id)
+    assert_fields(report["fields"], truth[dossier_id]["fields"])
+    failed = sorted(c["id"] for c in report["conditions"] if c["status"] == "fail")
+    assert failed == sorted(truth[dossier_id]["conditions_not_met"])
