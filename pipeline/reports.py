@@ -682,6 +682,7 @@ def render_html(report: dict[str, Any]) -> str:
     out.append(_html_table(view.conditions, nowrap_columns=(0, 2, 3, 4)))
     out.append("<h3>申请表主要数据</h3>")
     out.append(_html_table(view.fields))
+    out += _html_figures(report)
     out.append("<h2>材料包文件</h2>")
     out.append(_html_table(view.files, mono_columns=(4,), nowrap_columns=(1, 3, 4)))
     if view.notes:
@@ -695,6 +696,57 @@ def render_html(report: dict[str, Any]) -> str:
     out.append(f"<footer>{_e(FOOTER)}</footer>")
     out += ["</body>", "</html>", ""]
     return "\n".join(out)
+
+
+def _form_table(report: Mapping[str, Any]) -> _Table:
+    """Every labelled pair read from the application form, as written, with its normalised value."""
+    rows = []
+    for entry in report.get("form") or []:
+        value = entry.get("value")
+        shown = _field_value_text(entry["field"], value) if entry.get("field") and value is not None else DASH
+        rows.append([_Cell(_s(entry.get("label"))), _Cell(_s(entry.get("text")) or "（空）"), _Cell(shown)])
+    return _Table(["栏目", "填写内容", "识别结果"], rows, empty="（未找到申请表栏目）")
+
+
+def _cross_table(report: Mapping[str, Any]) -> _Table:
+    """What other items state about the form's figures and names, and whether it agrees."""
+    rows = []
+    for entry in report.get("cross_checks") or []:
+        where = _location_text(entry.get("location"))
+        rows.append(
+            [
+                _Cell(FIELD_LABELS.get(entry.get("field"), _s(entry.get("field")))),
+                _Cell(where),
+                _Cell(_s(entry.get("text"))),
+                _Cell("一致" if entry.get("agrees") else "不一致", "ok" if entry.get("agrees") else "warn"),
+            ]
+        )
+    return _Table(["项目", "出处", "表述", "与申请表"], rows, empty="（无可比对的表述）")
+
+
+def _evidence_table(report: Mapping[str, Any]) -> _Table:
+    names = {"HONOUR": "荣誉称号", "PLATFORM": "创新/服务平台", "MEDIA": "媒体报道", "ORG": "企业与机构"}
+    rows = []
+    for entry in (report.get("evidence") or {}).get("items", []):
+        pages = entry.get("pages") or []
+        where = _s(entry.get("file")) + (f" 第{'、'.join(str(p) for p in pages)}页" if pages else "")
+        rows.append(
+            [
+                _Cell(names.get(entry.get("label"), _s(entry.get("label")))),
+                _Cell(_s(entry.get("normalized") or entry.get("text"))),
+                _Cell(_s(entry.get("level")) or DASH),
+                _Cell(where),
+            ]
+        )
+    return _Table(["类别", "名称", "级别", "出处"], rows, empty="（未识别到）")
+
+
+def _html_figures(report: Mapping[str, Any]) -> list[str]:
+    out = ["<h3>申请表全部栏目</h3>", _html_table(_form_table(report))]
+    out += ["<h3>数据一致性核对</h3>", _html_table(_cross_table(report))]
+    if report.get("evidence") is not None:
+        out += ["<h2>品牌与创新证明材料清单</h2>", _html_table(_evidence_table(report))]
+    return out
 
 
 def _html_seals(report: Mapping[str, Any]) -> list[str]:
