@@ -20,6 +20,9 @@ Decisions where the text is ambiguous (each one returns None rather than guess, 
 - ``100+``, negative figures, positional Chinese digits (``二〇二三``), non-whole counts: None.
 - a cell holding several figures: the one outside brackets if exactly one is (``180户（其中规上60户）``);
   otherwise None.
+- in running text a unit is required (years, dates, percentages never qualify); money may drop 元 after
+  万/亿 (``营业收入400亿，``) but not before a word (``400亿级``, ``1.2万吨``); rates (``300万元/亩``, but not
+  ``/年``) and the article 一 (``一家龙头企业``) are skipped; 节约 is not 约.
 """
 
 from __future__ import annotations
@@ -74,20 +77,20 @@ _ARABIC = r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?|[0-9]+(?:\.[0-9]+)?"
 _CHINESE = (
     rf"[{_DIGITS}十拾][{_CN_ALL}]*(?:[点點][{_DIGITS}]+)?"
     # 百余家 / 千余人 / 万余人: a bare 百/千/万 is a number only before 余/多 (not in 百家争鸣, 千家万户)
-    r"|[百佰千仟万萬](?=\s?[余多])"
+    r"|[百佰千仟万萬](?=\s?[余餘多])"
 )
 # Not inside another number (1.2.3, 12,35), a code (G20, km2; RMB100 is fine) or an ordinal/vague phrase (第三, 几十, 上百).
 _NUMBER = (
-    rf"(?P<num>(?<![0-9.])(?<![0-9],)(?<![A-Za-z](?<!RMB)(?<!CNY))(?:{_ARABIC})"
+    rf"(?P<num>(?<![0-9.第])(?<![0-9],)(?<![A-Za-z](?<!RMB)(?<!CNY))(?:{_ARABIC})"
     rf"|(?<![{_CN_ALL}第几幾数數上成点點0-9])(?:{_CHINESE}))"
 )
 _MULT = r"(?P<mult>[百佰千仟]?[万萬]?[亿億]?)"
-# Longest first: the regex takes the first alternative that matches.
+# Longest first: the regex takes the first alternative that matches. 节约/集约 are not 约.
 _APPROX_PRE = (
-    "约合|大约|约|将近|接近|近|超过|超出|超|逾|突破|不少于|不低于|不下|不足|不到|不超过|不高于|"
+    "约合|大约|大約|(?<![节集制契節])[约約]|[将將]近|接近|近|超[过過]|超出|超|逾|突破|不少于|不低于|不下|不足|不到|不超过|不高于|"
     "多于|高于|大于|少于|低于|小于|≥|≤|>|<|≈"
 )
-_APPROX_POST = "以上|以下|左右|上下|有余|之多|开外"
+_APPROX_POST = "以上|以下|左右|上下|有[余餘]|之多|[开開]外"
 
 # Base units; lookaheads keep out words that merely start with a unit character (元旦, 家具, 6个月,
 # 个百分点, 人民币 after a count, 名牌, 位于, 所以).
@@ -103,7 +106,7 @@ def _grammar(kind: Kind) -> re.Pattern[str]:
     currency = _CURRENCY if kind == "money" else ""
     return re.compile(
         rf"(?P<pre>(?:{_APPROX_PRE})\s?)?(?:{currency})?{_NUMBER}"
-        rf"\s?(?P<mid1>[余多])?\s?{_MULT}\s?(?P<mid2>[余多])?"
+        rf"\s?(?P<mid1>[余餘多])?\s?{_MULT}\s?(?P<mid2>[余餘多])?"
         rf"\s?(?P<base>{_BASE[kind]})?(?P<post>\s?(?:{_APPROX_POST}))?",
         re.IGNORECASE,
     )
@@ -131,8 +134,10 @@ _UNIT_OF: dict[str, Unit] = {"money": "yuan", "area": "km2", "count": "count"}
 _RANGE_SIGN = r"(?:-|~|〜|—{1,2}|–|―|至)"
 _FIGURE_END = f"[0-9{_CN_ALL}元户家个人名位项件所座亩顷米里]"
 _RANGE_BEFORE = re.compile(rf"{_FIGURE_END}\s?{_RANGE_SIGN}\s?$")
+_RANGE_WINDOW = 6  # a figure's last character, a space, a dash of two characters, a space
 _RANGE_AFTER = re.compile(rf"\s?{_RANGE_SIGN}\s?[0-9{_DIGITS}十拾]")
 
+_RATE = re.compile(r"\s?/(?!\s?年)")
 _OPEN, _CLOSE = "([【〔［", ")]】〕］"
 
 
@@ -377,14 +382,16 @@ def _hits(norm: str, kind: Kind) -> list[_Hit]:
         hit = _hit(m, kind)
         if hit is None:
             continue
-        after = norm[hit.end : hit.end + 1]
-        if hit.factor is None:
-            # money may drop 元 after a scale word (营业收入400亿，); 400亿级 or 1.2万吨 is no money
-            if kind != "money" or not hit.scaled or (_is_cjk(after) and not m["post"]):
-                continue
+        # Without a base unit only money stands, and only after a scale word with no word after it:
+        # 营业收入400亿， is money; 400亿级, 1.2万吨 are not.
+        bare_ok = kind == "money" and hit.scaled and not (_is_cjk(norm[hit.end : hit.end + 1]) and not m["post"])
+        if hit.factor is None and not bare_ok:
+            continue
+        if _RATE.match(norm, hit.end):
+            continue  # 2000元/吨, 300万元/亩: a rate, not an amount (per year is still an amount)
         if kind == "count" and m["num"] in ("一", "壹"):
             continue  # 一个平台 / 一家龙头企业: the article "a", not a figure anyone reports
-        before = norm[: hit.start]
+        before = norm[max(0, hit.start - _RANGE_WINDOW) : hit.start]  # a window: long texts stay linear
         if _RANGE_BEFORE.search(before) or _RANGE_AFTER.match(norm, hit.end):
             continue  # one end of a range (see the module docstring)
         if before.endswith(("-", "−")):
