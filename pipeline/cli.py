@@ -49,8 +49,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         ruleset = _ruleset(args.ruleset)
         from .batch import summary_line
         from .dossier import check_dossier, dossier_id, segmenter_for, write_outputs
+        from .evidence import preload
 
         segmenter_for(ruleset)  # starts loading jieba's dictionary now
+        preload()  # and spaCy's evidence pipeline, both while the files are read
         out = Path(args.out) if args.out else Path("dossier-reports") / dossier_id(path.name)
         checked = check_dossier(path, ruleset, pool)
     written = write_outputs(checked, out, formats)

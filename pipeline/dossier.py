@@ -13,9 +13,10 @@ from typing import Any
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 
 from .checks import file_findings, intake_findings, judge_item
+from .evidence import Evidence, inventory, summarize
 from .figures import conditions, cross_check, missing_fields
 from .form import FormField, form_fields, read_form
-from .identify import Candidate, assign, score_section
+from .identify import Candidate, add_evidence, assign, score_section
 from .intake import open_dossier
 from .model import Document, Finding, ItemResult, Location
 from .reports import write_reports
@@ -112,11 +113,16 @@ def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
     started = time.perf_counter()
     segmenter = segmenter_for(ruleset)
     candidates: list[Candidate] = []
+    evidence: list[Evidence] = []
     for doc in read.documents:
         if doc.path in read.duplicates or not doc.readable:
             continue
         for section in split_sections(doc, ruleset):
-            candidates.append(score_section(section, ruleset, segmenter))
+            candidate = score_section(section, ruleset, segmenter)
+            found = inventory((b.text, doc.path, b.page) for b in section.blocks)
+            add_evidence(candidate, found)
+            evidence += found
+            candidates.append(candidate)
     by_item = assign(candidates, ruleset)
     items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
     _add_duplicate_locations(items, read.duplicates)
@@ -128,6 +134,7 @@ def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
     report["conditions"] = figures.conditions
     report["form"] = [f.as_dict() for f in figures.form]
     report["cross_checks"] = figures.compared
+    report["evidence"] = summarize(evidence)
     report["elapsed_seconds"] = round(read.seconds + time.perf_counter() - started, 3)
     return Checked(report, read.documents, items, findings, candidates)
 

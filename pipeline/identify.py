@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from .evidence import Evidence, evidence_scores
 from .model import Section
 from .ruleset import Ruleset
 from .text import normalize
@@ -93,6 +94,23 @@ def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> C
                 if present
             ]
     return candidate
+
+
+EVIDENCE_WEIGHT = 0.4  # evidence alone stays under the presence threshold: it supports, never decides
+
+
+def add_evidence(candidate: Candidate, evidence: list[Evidence]) -> None:
+    """Strengthen brand_evidence / innovation_platforms with the honours, platforms and media the
+    section names (spaCy inventory), combined with the other evidence as a noisy-or."""
+    if candidate.section.role == "preamble" or not evidence:
+        return
+    scores = evidence_scores(evidence, chars=max(1, len(candidate.section.body_text)))
+    for item_id, score in scores.items():
+        if score <= 0:
+            continue
+        before = candidate.scores.get(item_id, 0.0)
+        candidate.scores[item_id] = round(1 - (1 - before) * (1 - EVIDENCE_WEIGHT * score), 4)
+        candidate.evidence.setdefault(item_id, []).append(f"证明材料清单 {score:.2f}")
 
 
 def assign(candidates: list[Candidate], ruleset: Ruleset) -> dict[str, list[Candidate]]:
