@@ -258,7 +258,9 @@ def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
     if not path.suffix:
         path = RULESET_DIR / f"{id_or_path}.yaml"
     if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in RULESET_DIR.glob("*.yaml")))
+        known = ", ".join(
+            sorted(p.stem for p in RULESET_DIR.glob("*.yaml") if "\nitems:" in p.read_text(encoding="utf-8"))
+        )
         raise RulesetError(f"找不到规则集「{id_or_path}」（内置规则集：{known}）")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
