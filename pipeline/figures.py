@@ -43,7 +43,7 @@ def conditions(
             }
         )
         if status == "fail":
-            message = f"{cond.title}：申报值 {_show(cond.field, value)}，不满足{cond.article}（{cond.op} {_show(cond.field, cond.threshold)}）。{ruleset.relaxation}"
+            message = f"{cond.title}：申报值 {_show(cond.field, value)}，不满足{cond.article}（{'≤' if cond.op == '<=' else '≥'} {_show(cond.field, cond.threshold)}）。{ruleset.relaxation}"
             findings.append(
                 finding("CONDITION_NOT_MET", message, item=ruleset.form_item, location=where, field=cond.id)
             )

@@ -47,6 +47,9 @@ def test_findings_match_truth(dossier_id: str, truth: dict[str, Any], sample_bat
     unexpected_errors = {
         f"{f['code']}:{f['item']}" if f["item"] else f["code"] for f in report["findings"] if f["severity"] == "error"
     } - expected
+    # No false contradictions or blank fields on dossiers whose figures agree.
+    figure_warnings = {k for k in got if k.startswith(("INCONSISTENT_VALUE:", "FORM_FIELD_MISSING:"))}
+    assert figure_warnings <= expected
     assert not unexpected_errors, [f["message"] for f in report["findings"] if f["severity"] == "error"]
 
 
