@@ -825,6 +825,10 @@ def render_markdown(report: dict[str, Any]) -> str:
     out += ["## 申报材料逐项核对（第六条）", "", *_md_table(view.items)]
     out += ["## 基本条件（第四条）", "", *_md_table(view.conditions)]
     out += ["### 申请表主要数据", "", *_md_table(view.fields)]
+    out += ["", "### 申请表全部栏目", "", *_md_table(_form_table(report))]
+    out += ["", "### 数据一致性核对", "", *_md_table(_cross_table(report))]
+    if report.get("evidence") is not None:
+        out += ["", "## 品牌与创新证明材料清单", "", *_md_table(_evidence_table(report))]
     out += ["## 材料包文件", "", *_md_table(view.files)]
     if view.notes:
         out += ["## 其他说明", ""]
