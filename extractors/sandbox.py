@@ -84,7 +84,7 @@ def _serve(conn: Connection, memory_mb: int | None) -> None:
 _context: mp.context.BaseContext | None = None
 
 
-def _mp_context() -> mp.context.BaseContext:
+def mp_context() -> mp.context.BaseContext:
     # forkserver: safe when the parent runs threads (Prefect, watchdog), and a replaced worker
     # forks from a server that has already imported the extractors, so it starts in milliseconds.
     global _context
@@ -97,9 +97,9 @@ def _mp_context() -> mp.context.BaseContext:
 
 class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
-        parent, child = _mp_context().Pipe()
+        parent, child = mp_context().Pipe()
         self.conn = parent
-        self.process = _mp_context().Process(target=_serve, args=(child, memory_mb), daemon=True)
+        self.process = mp_context().Process(target=_serve, args=(child, memory_mb), daemon=True)
         self.process.start()
         child.close()
         self.job: tuple[int, Job] | None = None

@@ -526,9 +526,9 @@ def _protect_workers() -> None:
         return
     from multiprocessing import forkserver
 
-    from extractors.sandbox import _mp_context
+    from extractors.sandbox import mp_context
 
-    _mp_context()  # the fork server's preload list
+    mp_context()  # the fork server's preload list
     previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         forkserver.ensure_running()

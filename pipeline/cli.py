@@ -119,6 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--quiet", action="store_true", help="不逐个打印结果")
     batch.set_defaults(run=cmd_batch)
 
+    from flows.watch import add_watch_parser
+
+    add_watch_parser(sub)
+
     demo = sub.add_parser("demo", help="检查自带的示例申报材料")
     demo.add_argument("--out", default="out/demo")
     demo.set_defaults(run=cmd_demo)
