@@ -90,7 +90,7 @@ def mp_context() -> mp.context.BaseContext:
     global _context
     if _context is None:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["extractors", "extractors.pdf", "extractors.docx"])
+        ctx.set_forkserver_preload(["extractors", "extractors.pdf", "extractors.docx", "pipeline.seals", "pdfplumber"])
         _context = ctx
     return _context
 

@@ -6,14 +6,14 @@ import io
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import numpy as np
-from PIL import Image
+from typing import TYPE_CHECKING
 
 from pipeline.model import SealMark
-from pipeline.seals import find_seals, seal_crop
 
 from .ocr import load_page
+
+if TYPE_CHECKING:  # OpenCV and numpy load in the worker that searches, not in the parent that plans
+    import numpy as np
 
 SEAL_DPI = 150  # a 4 cm seal is ~240 px: plenty for its shape, and rendering stays cheap
 _EMU_PER_INCH = 914400
@@ -28,6 +28,8 @@ class SealResult:
 
 
 def _marks(rgb: np.ndarray, dpi: float, page: int | None) -> list[SealMark]:
+    from pipeline.seals import find_seals, seal_crop
+
     marks = []
     scale = 72 / dpi
     for seal in find_seals(rgb, dpi):
@@ -46,6 +48,8 @@ def _docx_images(path: Path) -> list[tuple[np.ndarray, float]]:
     """Pictures inside a Word file with the resolution they are shown at (from the drawing's
     extent), so a pasted seal image can be measured like a scan."""
     import docx
+    import numpy as np
+    from PIL import Image
 
     document = docx.Document(str(path))
     found: list[tuple[np.ndarray, float]] = []

@@ -21,7 +21,7 @@ from .intake import open_dossier
 from .model import Document, Finding, ItemResult, Location
 from .reports import write_reports
 from .ruleset import Ruleset
-from .scans import find_seals_in, read_form_tables, recognise_scans
+from .scans import recognise_scans, seals_and_forms
 from .sections import split_sections
 from .words import Segmenter
 
@@ -95,8 +95,7 @@ def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_nam
         paths = {job.rel: job.path for job in intake.files}
         originals = [d for d in documents if d.path not in duplicates]
         recognise_scans(originals, paths, pool)
-        find_seals_in(originals, paths, ruleset, pool)
-        read_form_tables(originals, paths, ruleset, pool)
+        seals_and_forms(originals, paths, ruleset, pool)
         return ReadDossier(
             path=path,
             name=dossier_name or path.name,

@@ -14,10 +14,11 @@ from pathlib import Path
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
-from extractors.seal import SealJob, SealResult
+from extractors.seal import SealJob
 
 from .model import Block, Document
 from .ruleset import Ruleset
+from .text import TOC_ENTRY
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size
@@ -98,17 +99,22 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
     return jobs
 
 
-def find_seals_in(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool) -> None:
-    jobs = seal_jobs(documents, paths, ruleset)
-    if not jobs:
+def seals_and_forms(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool) -> None:
+    """Search the pages that call for a seal and read the form's tables, in one round of jobs so
+    the workers take them in parallel."""
+    seal_work = seal_jobs(documents, paths, ruleset)
+    table_work = table_jobs(documents, paths, ruleset)
+    if not seal_work and not table_work:
         return
-    results: list[SealResult] = pool.run_all(jobs)
+    results = pool.run_all([*seal_work, *table_work])
     by_path = {doc.path: doc for doc in documents}
-    for result in results:
+    for result in results[: len(seal_work)]:
         doc = by_path[result.rel]
         if result.error is None:
             doc.seal_checked.append(result.page)
             doc.seals.extend(s for s in result.seals if s.score >= ruleset.seals.min_score)
+    for rel, tables in results[len(seal_work) :]:
+        by_path[rel].tables = tables
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
@@ -164,22 +170,17 @@ def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rules
             {
                 b.page
                 for b in doc.blocks
-                if b.page and b.source == "text" and len(b.text) <= 60 and form.matches_title(b.text)
+                if b.page
+                and b.source == "text"
+                and len(b.text) <= 60
+                and not TOC_ENTRY.match(b.text)
+                and form.matches_title(b.text)
             }
         )
         pages = sorted({p for t in titled for p in (t, t + 1) if p <= len(doc.pages)})[:MAX_FORM_PAGES]
         if pages:
             jobs.append(TableJob(paths[doc.path], doc.path, tuple(pages)))
     return jobs
-
-
-def read_form_tables(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool) -> None:
-    jobs = table_jobs(documents, paths, ruleset)
-    if not jobs:
-        return
-    by_path = {doc.path: doc for doc in documents}
-    for rel, tables in pool.run_all(jobs):
-        by_path[rel].tables = tables
 
 
 def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool) -> None:
