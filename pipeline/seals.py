@@ -1,16 +1,20 @@
 """Official seal (公章) detection on a rendered or scanned page.
 
 A seal is a red (often faded, pink or orange-red) ring 3.5–4.5 cm across with the unit's name in an
-arc and usually a star inside. Detection works on a copy downscaled to ~72 dpi:
+arc and usually a star inside. Detection works on a copy area-downscaled to ~72 dpi:
 
-1. redness = R − max(G, B), thresholded against the page's own background (hysteresis, so faded
-   strokes that touch clearly red ones survive);
-2. a small closing bridges ring gaps left by speckled ink and black text crossing the ring;
-3. every connected component of seal size is measured against the ellipse of its convex hull:
-   how round the hull is (a rectangle's corners stick out), how much of the ellipse's rim is red
-   (a ring), how much ink is inside (text and star, but not a filled blob), and its size in mm;
-4. components that are too large or fail (a seal touching a red table or rule) are tried again
-   with long straight red lines removed.
+1. redness = R − max(G, B), lightly blurred, thresholded against the page's own background with
+   hysteresis (faint strokes count when they touch clearly red ones); a pixel must also absorb
+   G/B much more than R, which real red ink does however faint and a brownish copy does not;
+2. connected components after a small closing (gaps from speckled ink and black text crossing the
+   ring), and again after a larger dilation (a faded ring broken into arcs);
+3. every seal-sized component is measured against the ellipse of its convex hull (or, for a ring
+   with an arc missing, the ellipse fitted to the hull where it runs over ink): how round the hull
+   is (a rectangle's corners stick out), how much of the rim is red all round (a ring), whether the
+   rim is denser than the band inside it (a ring, not a block of red characters), how much ink is
+   inside (text and star: neither empty nor a filled disc) and its size in mm;
+4. a component that is too large or fails (a seal touching a red table or rule) is tried again with
+   long straight red lines removed.
 
 Grey seals (photocopies) have no redness and are never found, on purpose: a copy is not a seal.
 """
@@ -25,7 +29,7 @@ from PIL import Image
 
 __all__ = ["Seal", "find_seals", "seal_crop"]
 
-WORK_DPI = 72.0  # a 4 cm seal is ~113 px and its ring ~4 px: enough to measure, cheap to scan
+WORK_DPI = 72.0  # a 4 cm seal is ~113 px and its ring ~4–5 px: enough to measure, cheap to scan
 MIN_MM, MAX_MM = 28.0, 52.0  # hard limits; real seals are 35–45 mm (oval ones up to ~50 × 30)
 MIN_ASPECT = 0.5
 MIN_SCORE = 0.5
@@ -69,8 +73,18 @@ def _redness_masks(small: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     mad = float(np.median(np.abs(sample - med))) * 1.4826
     strong_t = med + max(6.0 * mad, STRONG_FLOOR)
     weak_t = med + max(4.0 * mad, WEAK_FLOOR)
-    strong = red > strong_t
-    ink = np.where(red > weak_t, 255, 0).astype(np.uint8)
+    # Red ink absorbs green and blue far more than red, however faint it is: absorption in G/B
+    # (paper − max(G, B)) over absorption in R (paper − R) stays above ~2. A brownish-grey copy of a
+    # seal is slightly "red" by channel difference but absorbs all three nearly alike (ratio ~1).
+    # Paper level is local, so shaded scans are judged against their own paper: the brightest of
+    # neighbouring 8×8-px cell means (means, so that noise does not lift it).
+    r = cv2.GaussianBlur(s[..., 0].astype(np.float32), (3, 3), 0)
+    h, w = r.shape
+    cells = cv2.resize(r, (max(1, w // 8), max(1, h // 8)), interpolation=cv2.INTER_AREA)
+    paper = cv2.resize(cv2.dilate(cells, np.ones((3, 3), np.uint8)), (w, h), interpolation=cv2.INTER_LINEAR)
+    chromatic = red > 0.5 * (paper - r)
+    strong = (red > strong_t) & chromatic
+    ink = np.where((red > weak_t) & chromatic, 255, 0).astype(np.uint8)
     if not strong.any():
         return np.zeros_like(ink), ink
     n, labels = cv2.connectedComponents(ink, connectivity=8)
@@ -106,6 +120,36 @@ class _Candidate:
     diameter_mm: float
 
 
+def _ellipse_from_moments(filled: np.ndarray) -> tuple[float, float, float, float, float] | None:
+    """(cx, cy, a, b, φ) of the ellipse with the same second moments as a filled region."""
+    m = cv2.moments(filled, binaryImage=True)
+    if m["m00"] < 20:
+        return None
+    cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / m["m00"]
+    evals, evecs = np.linalg.eigh(cov)
+    # A uniformly filled ellipse with semi-axis a has variance a²/4 along it.
+    b, a = 2.0 * np.sqrt(np.maximum(evals, 1e-6))
+    phi = float(np.arctan2(evecs[1, 1], evecs[0, 1]))
+    return m["m10"] / m["m00"], m["m01"] / m["m00"], float(a), float(b), phi
+
+
+def _rho_theta(
+    e: tuple[float, float, float, float, float], xs: np.ndarray, ys: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Elliptical radius (1 on the ellipse) and angle of points relative to ellipse ``e``."""
+    cx, cy, a, b, phi = e
+    dx, dy = xs - cx, ys - cy
+    c, s = np.cos(phi), np.sin(phi)
+    u, v = (dx * c + dy * s) / a, (-dx * s + dy * c) / b
+    return np.hypot(u, v), np.arctan2(v, u)
+
+
+def _coverage(theta: np.ndarray) -> float:
+    """Fraction of angular bins holding at least one point."""
+    bins = ((theta + np.pi) / (2 * np.pi) * RIM_BINS).astype(int) % RIM_BINS
+    return len(np.unique(bins)) / RIM_BINS
+
+
 def _features(red: np.ndarray, ink: np.ndarray, comp: np.ndarray, px_per_mm: float) -> dict[str, float] | None:
     """Shape measurements of one component against the ellipse of its hull; None when it is plainly
     not a seal (wrong size or aspect, too little ink).
@@ -116,46 +160,44 @@ def _features(red: np.ndarray, ink: np.ndarray, comp: np.ndarray, px_per_mm: flo
     pts = cv2.findNonZero(cv2.bitwise_and(red, comp))
     if pts is None or len(pts) < 20:
         return None
-    hull = cv2.convexHull(pts)
     filled = np.zeros_like(comp)
-    cv2.fillConvexPoly(filled, hull, 255)
-    m = cv2.moments(filled, binaryImage=True)
-    if m["m00"] < 20:
+    cv2.fillConvexPoly(filled, cv2.convexHull(pts), 255)
+    e = _ellipse_from_moments(filled)
+    if e is None:
         return None
-    cx, cy = m["m10"] / m["m00"], m["m01"] / m["m00"]
-    cov = np.array([[m["mu20"], m["mu11"]], [m["mu11"], m["mu02"]]]) / m["m00"]
-    evals, evecs = np.linalg.eigh(cov)
-    # A uniformly filled ellipse with semi-axis a has variance a²/4 along it.
-    b_semi, a_semi = 2.0 * np.sqrt(np.maximum(evals, 1e-6))
+    # Roundness: the hull's outline should sit on the ellipse; a rectangle's corners reach ρ≈1.2.
+    outline, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    edge = outline[0][:, 0, :].astype(np.float64)
+    rho_c, _ = _rho_theta(e, edge[:, 0], edge[:, 1])
+    dev = float(np.percentile(np.abs(rho_c - 1.0), 90))
+    if dev > 0.05:
+        # A faded ring with an arc missing: the hull's chord across the gap spoils the moments. Fit
+        # the ellipse to the hull outline where it runs over ink instead, if that goes round enough.
+        near_ink = cv2.dilate(ink, _disk(3))[edge[:, 1].astype(int), edge[:, 0].astype(int)] > 0
+        on = edge[near_ink]
+        if len(on) >= max(20, 0.4 * len(edge)):
+            (fx, fy), (fw, fh), fang = cv2.fitEllipse(on.astype(np.float32))
+            phi = np.radians(fang) if fw >= fh else np.radians(fang + 90.0)
+            e1 = (fx, fy, max(fw, fh) / 2, max(min(fw, fh) / 2, 1e-3), float(phi))
+            rho1, theta1 = _rho_theta(e1, on[:, 0], on[:, 1])
+            dev1 = float(np.percentile(np.abs(rho1 - 1.0), 90))
+            if dev1 < dev and _coverage(theta1) >= 0.6:
+                e, dev = e1, dev1
+    _, _, a_semi, b_semi, _ = e
     diameter_mm = 2 * a_semi / px_per_mm
     aspect = b_semi / a_semi
     if not (MIN_MM <= diameter_mm <= MAX_MM) or aspect < MIN_ASPECT:
         return None
-    minor_dir, major_dir = evecs[:, 0], evecs[:, 1]
-
-    def rho_theta(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        dx, dy = xs - cx, ys - cy
-        u = (dx * major_dir[0] + dy * major_dir[1]) / a_semi
-        v = (dx * minor_dir[0] + dy * minor_dir[1]) / b_semi
-        return np.hypot(u, v), np.arctan2(v, u)
-
-    # Roundness: the hull's outline should sit on the ellipse; a rectangle's corners reach ρ≈1.2.
-    outline, _ = cv2.findContours(filled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
-    edge = outline[0][:, 0, :].astype(np.float64)
-    rho_c, _ = rho_theta(edge[:, 0], edge[:, 1])
-    dev = float(np.percentile(np.abs(rho_c - 1.0), 90))
 
     # All red inside the hull counts, faint too: the arc text and star are usually components of
     # their own, and on a faded seal they may never reach the clearly-red threshold.
     ys, xs = np.nonzero(cv2.bitwise_and(ink, filled))
     if len(xs) < 20:
         return None
-    rho, theta = rho_theta(xs.astype(np.float64), ys.astype(np.float64))
+    rho, theta = _rho_theta(e, xs.astype(np.float64), ys.astype(np.float64))
     # Rim: red all the way round near the ellipse (a ring), counted in angular bins so that a few
     # gaps (speckled ink, text crossing) cost little.
-    on_rim = (rho > 0.80) & (rho < 1.12)
-    bins = ((theta[on_rim] + np.pi) / (2 * np.pi) * RIM_BINS).astype(int) % RIM_BINS
-    rim = len(np.unique(bins)) / RIM_BINS
+    rim = _coverage(theta[(rho > 0.80) & (rho < 1.12)])
     # Inside: arc text and star make some ink, but much less than a filled logo or blob.
     ab = np.pi * a_semi * b_semi
     inner = np.count_nonzero(rho < 0.72) / (ab * 0.72**2)
@@ -178,10 +220,10 @@ def _features(red: np.ndarray, ink: np.ndarray, comp: np.ndarray, px_per_mm: flo
 def _score(f: dict[str, float]) -> float:
     """0 when any feature rules a seal out, else a weighted mean of how seal-like each one is."""
     f_rim = _ramp(f["rim"], 0.55, 0.9)
-    f_round = _ramp(f["dev"], 0.12, 0.06)  # rectangles score 0.13–0.16, seals ≤ 0.05 (≤ 0.1 faded)
-    f_ring = _ramp(f["ring"], 0.75, 1.2)  # seals ≥ 1.5, blocks of red text ≤ 0.65
+    f_round = _ramp(f["dev"], 0.10, 0.05)  # rectangles score 0.12–0.16, seals ≤ 0.06 even faded
+    f_ring = _ramp(f["ring"], 1.0, 1.35)  # seals ≥ 1.45, blocks of red text ≤ 0.8
     f_size = min(_ramp(f["diameter_mm"], MIN_MM, 33.0), _ramp(f["diameter_mm"], MAX_MM, 48.0))
-    f_inner = min(_ramp(f["inner"], 0.01, 0.03), _ramp(f["inner"], 0.6, 0.45))
+    f_inner = min(_ramp(f["inner"], 0.02, 0.045), _ramp(f["inner"], 0.6, 0.45))  # an empty ring is no seal
     f_aspect = _ramp(f["aspect"], MIN_ASPECT, 0.62)
     if min(f_rim, f_round, f_ring, f_size, f_inner, f_aspect) <= 0.0:
         return 0.0
@@ -243,31 +285,29 @@ def find_seals(image: np.ndarray | Image.Image, dpi: float) -> list[Seal]:
         return []
     if dpi <= 0:
         dpi = min(width, height) / (210 / 25.4)
-    scale = min(1.0, WORK_DPI / dpi)
-    small = rgb if scale == 1.0 else cv2.resize(rgb, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
-    px_per_mm = dpi * scale / 25.4
+    # An integer factor: OpenCV's area resize is several times faster then, and the working
+    # resolution (~55–100 dpi) only needs to be known, not exact.
+    k = max(1, round(dpi / WORK_DPI))
+    h_k, w_k = height // k, width // k
+    small = rgb if k == 1 else cv2.resize(rgb[: h_k * k, : w_k * k], (w_k, h_k), interpolation=cv2.INTER_AREA)
+    px_per_mm = dpi / k / 25.4
     mask, ink = _redness_masks(small)
     if not mask.any():
         return []
-    kept: list[_Candidate] = []
     close = max(3, round(1.6 * px_per_mm))  # bridges ~1.5 mm gaps, well under the ring's inner gap to text
-    seals: list[Seal] = []
     candidates = _candidates(mask, ink, px_per_mm, close, retry=True)
     # A faded ring breaks into arcs too far apart to close; grouping them by dilation (~4.5 mm) makes
     # them one candidate again. A separate pass: coarse groups also swallow neighbouring red things.
     group = max(close + 2, round(4.5 * px_per_mm))
     candidates += _candidates(mask, ink, px_per_mm, close, retry=False, group=group)
+    kept: list[_Candidate] = []
+    seals: list[Seal] = []
     for c in sorted(candidates, key=lambda c: -c.score):
-        if any(_overlap(c.bbox, k.bbox) > 0.5 for k in kept):
+        if any(_overlap(c.bbox, other.bbox) > 0.5 for other in kept):
             continue  # the same seal seen again through a neighbour's retry crop
         kept.append(c)
         x0, y0, x1, y1 = c.bbox
-        bbox = (
-            max(0, int(np.floor(x0 / scale))),
-            max(0, int(np.floor(y0 / scale))),
-            min(width, int(np.ceil(x1 / scale))),
-            min(height, int(np.ceil(y1 / scale))),
-        )
+        bbox = (x0 * k, y0 * k, min(width, x1 * k), min(height, y1 * k))
         seals.append(Seal(bbox, round(float(c.score), 3), round(float(c.diameter_mm), 1)))
     return seals
 
