@@ -1,0 +1,186 @@
+"""The `check_dossiers` Prefect flow (flows/check.py) and `dossier batch` on it.
+
+Prefect costs seconds to start (a temporary server), so the module starts one server for all its
+tests, checks three small text dossiers in one test (reports, summaries, the cache, a failure through
+the command line) and two on a Dask cluster in another.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import openpyxl
+import pytest
+
+from flows import check
+from flows.check import dossier_hash
+from tests.conftest import SAMPLES
+
+DOSSIERS = SAMPLES / "dossiers"
+DOSSIER = str(Path(sys.executable).with_name("dossier"))
+# Small text dossiers (no OCR): two folders and a zip; the Dask test uses two others, so that
+# nothing it checks is in the cache the first test filled.
+FLOW_DOSSIERS = ("01-临朐县铝型材加工", "02-滕州市煤化工.zip", "08-临朐县铝型材加工-缺项")
+DASK_DOSSIERS = ("11-临朐县铝型材加工-简介2990字.zip", "13-泰安市岱岳区绿色建材-干扰词")
+
+
+def _inbox(root: Path, names: tuple[str, ...]) -> Path:
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True)
+    for name in names:
+        source = DOSSIERS / name
+        if source.is_dir():
+            shutil.copytree(source, inbox / name)
+        else:
+            shutil.copy2(source, inbox / name)
+    return inbox
+
+
+def _ids(names: tuple[str, ...]) -> list[str]:
+    return [n.removesuffix(".zip") for n in names]
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A temporary Prefect server and result store for this module; the environment that points a
+    `dossier batch` process at them (so it starts no server of its own)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with (
+        prefect_test_harness(server_startup_timeout=180),
+        temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
+    ):
+        yield {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
+
+
+def _batch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([DOSSIER, "batch", *args], capture_output=True, text=True, timeout=600, env=env)
+
+
+def _summary(out: Path) -> list[dict[str, Any]]:
+    return json.loads((out / "summary.json").read_text(encoding="utf-8"))["dossiers"]
+
+
+def test_flow_reports_summaries_cache_and_failures(
+    prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    inbox = _inbox(tmp_path, FLOW_DOSSIERS)
+    ids = _ids(FLOW_DOSSIERS)
+    ran: list[str] = []
+    real_run_one = check.run_one
+
+    def counting_run_one(child: Path, ident: str, *args: Any) -> check.Outcome:
+        ran.append(ident)
+        return real_run_one(child, ident, *args)
+
+    monkeypatch.setattr(check, "run_one", counting_run_one)
+
+    # First run: every dossier is checked; one report folder each, the summaries in the inbox's order.
+    first = tmp_path / "first"
+    rows = check.run_check_dossiers(inbox, first, workers=2)
+    assert sorted(ran) == sorted(ids)
+    assert [r["id"] for r in rows] == ids == [r["id"] for r in _summary(first)]
+    for ident in ids:
+        report = json.loads((first / ident / "report.json").read_text(encoding="utf-8"))
+        assert report["dossier"]["id"] == ident
+        assert report["verdict"] == truth[ident]["verdict"]
+        assert (first / ident / "report.html").is_file()
+    assert sorted(p.name for p in first.iterdir()) == sorted([*ids, "summary.json", "summary.xlsx"])
+    assert openpyxl.load_workbook(first / "summary.xlsx").active.max_row == 1 + len(ids)
+
+    # Second run, same content, a new output folder: nothing is checked again (the task body never
+    # runs), yet the reports are there, written from the cached results.
+    ran.clear()
+    second = tmp_path / "second"
+    again = check.run_check_dossiers(inbox, second, workers=2)
+    assert ran == []
+    assert again == rows
+    for ident in ids:
+        assert (second / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
+        assert (second / ident / "report.html").is_file()
+    assert (second / "01-临朐县铝型材加工" / "seal-authenticity_declaration.png").is_file()
+
+    # Through the command line, in another process: a dossier that cannot be read (a dangling link)
+    # gets a failed row and error.txt, the others still get their reports (from the cache), exit 1.
+    (inbox / "损坏的快捷方式").symlink_to(tmp_path / "no-such-dossier")
+    third = tmp_path / "third"
+    result = _batch(prefect_env, str(inbox), "--out", str(third), "--workers", "1")
+    assert result.returncode == 1, result.stdout + result.stderr
+    by_id = {r["id"]: r for r in _summary(third)}
+    assert by_id["损坏的快捷方式"]["verdict"] == "failed"
+    assert "找不到文件" in by_id["损坏的快捷方式"]["failure"]
+    assert "FileNotFoundError" in (third / "损坏的快捷方式" / "error.txt").read_text(encoding="utf-8")
+    for ident in ids:
+        assert by_id[ident]["verdict"] == truth[ident]["verdict"]
+        assert (third / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
+    assert "找不到文件" in result.stdout
+
+
+def test_batch_on_a_dask_cluster(prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any]) -> None:
+    from distributed import LocalCluster
+
+    inbox = _inbox(tmp_path, DASK_DOSSIERS)
+    out = tmp_path / "out"
+    with LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
+    ) as cluster:
+        address = cluster.scheduler_address
+        result = _batch(prefect_env, str(inbox), "--out", str(out), "--quiet", "--dask-address", address)
+        # The dossiers were checked by the cluster's worker, not by threads of the batch process.
+        assert sum(w.state.executed_count for w in cluster.workers.values()) == len(DASK_DOSSIERS)
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = _summary(out)
+    assert [r["id"] for r in rows] == _ids(DASK_DOSSIERS)
+    for row in rows:
+        assert row["verdict"] == truth[row["id"]]["verdict"]
+        assert (out / row["id"] / "report.json").is_file()
+
+
+def test_batch_rejects_an_unreachable_dask_address(tmp_path: Path) -> None:
+    # Exit 2 at once: no Prefect server is started for a scheduler that is not there.
+    (tmp_path / "inbox").mkdir()
+    result = _batch(
+        {**os.environ}, str(tmp_path / "inbox"), "--out", str(tmp_path / "out"), "--dask-address", "tcp://127.0.0.1:9"
+    )
+    assert result.returncode == 2 and "Dask" in result.stderr
+
+
+def test_dossier_hash_follows_content_not_place(tmp_path: Path) -> None:
+    source = DOSSIERS / "08-临朐县铝型材加工-缺项"
+    here, there = tmp_path / "a" / source.name, tmp_path / "b" / "another-name"
+    shutil.copytree(source, here)
+    shutil.copytree(source, there)
+    assert dossier_hash(here) == dossier_hash(there) == dossier_hash(source)
+
+    changed = next(p for p in sorted(there.rglob("*")) if p.is_file())
+    data = bytearray(changed.read_bytes())
+    data[len(data) // 2] ^= 1
+    changed.write_bytes(bytes(data))
+    assert dossier_hash(there) != dossier_hash(here)
+
+    renamed = next(p for p in sorted(here.rglob("*")) if p.is_file())
+    renamed.rename(renamed.with_name("x" + renamed.name))
+    assert dossier_hash(here) != dossier_hash(source)
+
+
+def test_dossier_hash_of_a_file(tmp_path: Path) -> None:
+    source = DOSSIERS / "02-滕州市煤化工.zip"
+    copy = tmp_path / "renamed.zip"
+    shutil.copy2(source, copy)
+    assert dossier_hash(copy) == dossier_hash(source)
+    copy.write_bytes(source.read_bytes()[:-1] + bytes([source.read_bytes()[-1] ^ 1]))
+    assert dossier_hash(copy) != dossier_hash(source)
