@@ -37,6 +37,8 @@ fixtures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.scanned
+	$(BIN)/python -m scripts.bench_batch
+	$(BIN)/python -m scripts.bench_watch
 
 robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness
