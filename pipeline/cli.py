@@ -79,6 +79,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+    # The temporary server is stopped while it may still be recording the last events, and says so
+    # with a traceback; nothing a clerk can act on (a server PREFECT_API_URL names is not affected).
+    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
     from flows.check import dask_address_problem, run_check_dossiers
 
     if args.dask_address and (problem := dask_address_problem(args.dask_address)):
