@@ -1,32 +1,27 @@
-"""`check_dossiers`: the Prefect flow behind `dossier batch` — one task per dossier.
+"""`check_dossiers`: the Prefect flow behind `dossier batch` and the watch service — a task per dossier.
 
-The work lives in plain functions (`check_one`, `dossier_hash`, `run_one`); the task and the flow only
-add what Prefect is for: retries of transient errors, a per-dossier time limit, a cache keyed by the
-dossier's content, parallel dossiers on threads (default) or on a Dask cluster (`--dask-address`).
+The work lives in plain functions (pipeline/runner.py: `run_one`, `content_hash`); the task and the
+flow only add what Prefect is for: retries of transient errors, a per-dossier time limit, a cache keyed
+by the dossier's content, parallel dossiers on threads (default) or on a Dask cluster (`--dask-address`).
 
-Threads and worker processes: every task of a process shares one `ExtractionPool` of `workers`
-processes, behind a lock (the pool is not thread-safe). `--workers` thus stays what it was for the plain
-batch — the number of reading processes — and with two dossiers in flight one is judged (in this
-process) while the other's files are read (in the pool), which is what the plain batch's prefetch does.
+Threads and worker processes: every task of a process shares one pool of `workers` reading processes
+(pipeline/runner.py `shared_pool`). `--workers` thus stays what it is for the plain batch, and with two
+dossiers in flight one is judged (in this process) while the other's files are read (in the pool).
 
-Without PREFECT_API_URL, Prefect starts a temporary local server for the run (several seconds on two
-cores); with it, the runs show in that server's UI (flows/SERVER.md).
+Without PREFECT_API_URL, a temporary local Prefect server runs for the process (flows/server.py);
+with it, the runs show in that server's UI (flows/SERVER.md).
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import hashlib
 import logging
-import os
 import socket
 import sys
-import threading
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from contextlib import suppress
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -38,58 +33,30 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
-from pipeline.batch import dossiers_in, summary_line
-from pipeline.dossier import judge_dossier, read_dossier, segmenter_for, write_outputs
-from pipeline.reports import FORMATS, failed_row, summary_row, write_reports, write_summary
-from pipeline.ruleset import DEFAULT_RULESET, Ruleset, load_ruleset
+from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
+from pipeline.batch import dossiers_in, outcome_line
+from pipeline.reports import FORMATS, failed_row, write_summary
+from pipeline.ruleset import DEFAULT_RULESET
+from pipeline.runner import (
+    DOSSIER_TIMEOUT,
+    Outcome,
+    content_hash,
+    failure_reason,
+    pools_in_use,
+    ruleset_for,
+    run_one,
+    shared_pool,
+    write_files,
+)
 
-# A dossier is given up after an hour: files and pages have their own limits (the sandbox's
-# `timeout`), so only a dossier with hundreds of scanned pages on a slow machine comes near it.
-DOSSIER_TIMEOUT = 3600.0
 CACHE_FOR = dt.timedelta(days=7)
 DEFAULT_FORMATS = ("json", "html")
 ROOT = Path(__file__).resolve().parent.parent
 
 
 # ---------------------------------------------------------------------------------------------------
-# Content hashes and the cache key
+# The cache key
 # ---------------------------------------------------------------------------------------------------
-
-
-def _hash_file(digest: Any, path: Path) -> None:
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-
-
-def dossier_hash(path: Path) -> str:
-    """SHA-256 of a dossier's content: a folder's files (relative paths and bytes), else the file's bytes.
-
-    Where the folder sits and what it is called do not count; a renamed or moved file inside does.
-    Symbolic links inside a folder count by their target's name (intake does not follow them).
-    """
-    digest = hashlib.sha256()
-    if not path.is_dir():
-        digest.update(b"file\0")
-        _hash_file(digest, path)
-        return digest.hexdigest()
-    digest.update(b"folder\0")
-    entries: list[tuple[str, Path]] = []
-    for parent, dirs, files in os.walk(path):  # does not follow symlinked folders
-        base = Path(parent)
-        dirs.sort()
-        entries.extend((base.joinpath(name).relative_to(path).as_posix(), base / name) for name in files)
-        entries.extend((base.joinpath(name).relative_to(path).as_posix(), base / name) for name in dirs)
-    for rel, entry in sorted(entries):
-        name = rel.encode("utf-8", "surrogateescape")
-        if entry.is_symlink():
-            target = os.readlink(entry).encode("utf-8", "surrogateescape")
-            digest.update(b"L%d:%s%d:%s" % (len(name), name, len(target), target))
-        elif entry.is_file():
-            digest.update(b"F%d:%s%d:" % (len(name), name, entry.stat().st_size))
-            _hash_file(digest, entry)
-    return digest.hexdigest()
 
 
 @lru_cache(maxsize=1)
@@ -106,16 +73,16 @@ def code_fingerprint() -> str:
 
 def ruleset_fingerprint(ruleset_ref: str) -> str:
     """The ruleset's YAML bytes: editing the rules makes every report stale."""
-    return hashlib.sha256(Path(_ruleset(ruleset_ref).source).read_bytes()).hexdigest()
+    return hashlib.sha256(Path(ruleset_for(ruleset_ref).source).read_bytes()).hexdigest()
 
 
 def cache_key(child: Path, ident: str, ruleset_ref: str, formats: Sequence[str], timeout: float) -> str | None:
     """What a report depends on: the dossier's content and name (the report names it), the ruleset, the
     formats, the per-file time limit (a file that timed out may not next time) and the code. None (no
-    caching) when the dossier cannot be read — `check_one` then reports why."""
+    caching) when the dossier cannot be read — `run_one` then reports why."""
     try:
         parts = [
-            dossier_hash(child),
+            content_hash(child),
             child.name,
             ident,
             ruleset_fingerprint(ruleset_ref),
@@ -136,165 +103,6 @@ def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
         parameters["formats"],
         parameters["timeout"],
     )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Rulesets and extraction pools, shared by the tasks of one process
-# ---------------------------------------------------------------------------------------------------
-
-_lock = threading.Lock()
-_rulesets: dict[tuple[str, int], Ruleset] = {}
-
-
-def _ruleset(ruleset_ref: str) -> Ruleset:
-    """Load once per process (and again when the file changes); jieba starts loading the first time."""
-    path = Path(ruleset_ref) if Path(ruleset_ref).suffix else None
-    stamp = path.stat().st_mtime_ns if path else 0
-    with _lock:  # two tasks starting together would otherwise load the dictionary twice
-        key = (ruleset_ref, stamp)
-        if key not in _rulesets:
-            _rulesets[key] = load_ruleset(ruleset_ref)
-            segmenter_for(_rulesets[key])
-        return _rulesets[key]
-
-
-class SharedPool(ExtractionPool):
-    """An ExtractionPool the tasks of one process share: one `run_all` at a time.
-
-    A task reads under the lock and judges outside it, so a second task's files are read while the first
-    is judged. If a run is interrupted (a task's time limit raises inside it), the workers are replaced:
-    they may still be busy with jobs nobody waits for.
-    """
-
-    def __init__(self, workers: int, timeout: float) -> None:
-        super().__init__(workers=workers, timeout=timeout)
-        self._run_lock = threading.Lock()
-
-    def run_all(self, jobs: Sequence[Any]) -> list[Any]:
-        with self._run_lock:
-            try:
-                return super().run_all(jobs)
-            except BaseException:
-                self.close()
-                raise
-
-
-_pools: dict[tuple[int, float], SharedPool] = {}
-_leases = 0
-
-
-def shared_pool(workers: int, timeout: float) -> SharedPool:
-    with _lock:
-        key = (max(1, workers), timeout)
-        if key not in _pools:
-            _pools[key] = SharedPool(*key)
-            _pools[key].warm()
-        return _pools[key]
-
-
-def close_pools() -> None:
-    with _lock:
-        pools = list(_pools.values())
-        _pools.clear()
-    for pool in pools:
-        pool.close()
-
-
-atexit.register(close_pools)
-
-
-@contextmanager
-def pools_in_use() -> Iterator[None]:
-    """Close the shared pools when the last flow of this process that uses them ends."""
-    global _leases
-    with _lock:
-        _leases += 1
-    try:
-        yield
-    finally:
-        with _lock:
-            _leases -= 1
-            last = _leases == 0
-        if last:
-            close_pools()
-
-
-# ---------------------------------------------------------------------------------------------------
-# One dossier
-# ---------------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Outcome:
-    """What one task returns, and so what the cache keeps: enough to write the reports again."""
-
-    row: dict[str, Any]
-    report: dict[str, Any] | None = None  # None when the dossier could not be checked
-    crops: dict[str, bytes] = field(default_factory=dict)  # seal crops beside the report
-    error: str | None = None  # error.txt: the traceback of a dossier that could not be checked
-    flow_run: str | None = None  # the flow run that computed it (another one: it came from the cache)
-
-
-def failure_reason(exc: BaseException) -> str:
-    """Why a dossier could not be checked, for the clerk."""
-    if isinstance(exc, FileNotFoundError):
-        return f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
-    if isinstance(exc, PermissionError):
-        return f"处理失败：没有读取权限：{exc.filename}"
-    if isinstance(exc, TimeoutError):
-        return f"处理失败：超过 {DOSSIER_TIMEOUT:g} 秒仍未完成"
-    return f"处理失败：{type(exc).__name__}: {exc}"
-
-
-def write_files(outcome: Outcome, out_dir: Path, formats: Sequence[str]) -> None:
-    """The report files of an outcome (or its error.txt); used for outcomes served from the cache."""
-    if outcome.report is None:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        (out_dir / "error.txt").write_text(outcome.error or outcome.row.get("failure") or "", encoding="utf-8")
-        return
-    write_reports(outcome.report, out_dir, formats)
-    for name, data in outcome.crops.items():
-        (out_dir / name).write_bytes(data)
-
-
-def run_one(
-    child: Path,
-    ident: str,
-    out: Path,
-    ruleset_ref: str,
-    formats: Sequence[str],
-    timeout: float = DEFAULT_TIMEOUT,
-    workers: int | None = None,
-) -> Outcome:
-    """Check one dossier into out/<ident>/; never raises for a bad dossier (its row says `failed` and
-    error.txt says why). Raises only OSError while writing the reports: a full disk or a share that went
-    away is worth another try."""
-    ruleset = _ruleset(ruleset_ref)
-    pool = shared_pool(workers or default_workers(), timeout)
-    try:
-        checked = judge_dossier(read_dossier(child, pool, ruleset, child.name), ruleset)
-        checked.report["dossier"]["id"] = ident
-    except Exception as exc:  # a bad dossier must not stop the batch
-        error = traceback.format_exc()
-        (out / ident).mkdir(parents=True, exist_ok=True)
-        (out / ident / "error.txt").write_text(error, encoding="utf-8")
-        return Outcome(failed_row(ident, child.name, failure_reason(exc)), error=error)
-    write_outputs(checked, out / ident, formats)
-    crops = {str(i.seal["crop"]): i.seal_crop for i in checked.items if i.seal_crop and i.seal}
-    return Outcome(summary_row(checked.report, ident), checked.report, crops)
-
-
-def check_one(
-    child: Path,
-    ident: str,
-    out: Path,
-    ruleset_ref: str,
-    formats: list[str],
-    timeout: float,
-    workers: int,
-) -> dict[str, Any]:
-    """Check one dossier, write out/<ident>/report.*; the summary row (`failed` for a bad dossier)."""
-    return run_one(child, ident, out, ruleset_ref, formats, timeout, workers).row
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -328,7 +136,8 @@ def check_dossier_task(
     timeout: float,
     workers: int | None,
 ) -> Outcome:
-    outcome = run_one(child, ident, out, ruleset_ref, formats, timeout, workers)
+    pool = shared_pool(workers or default_workers(), timeout)
+    outcome = run_one(child, ident, out, ruleset_for(ruleset_ref), pool, formats)
     context = TaskRunContext.get()
     outcome.flow_run = str(context.task_run.flow_run_id) if context else None
     return outcome
@@ -386,12 +195,16 @@ def check_dossiers(
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     progress: bool = False,
+    only: dict[str, str] | None = None,
+    summary: bool = True,
 ) -> list[dict[str, Any]]:
     """Check every dossier of INBOX (each direct child) into OUT/<id>/report.*, then OUT/summary.json and
     OUT/summary.xlsx; returns the summary rows (verdict `failed` for a dossier that got no report).
 
     `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
     page; `progress`: a line per dossier on stdout (and a bar on a terminal), as `dossier batch` shows.
+    `only` {id: name in INBOX}: just these dossiers, under these ids (the watch service's, from its
+    registry); `summary`: False leaves the summary files to the caller (the watch service keeps its own).
     """
     logger = get_run_logger()
     unknown = sorted(set(formats) - set(FORMATS))
@@ -399,7 +212,7 @@ def check_dossiers(
         raise ValueError(f"不支持的报告格式：{unknown or formats}（可选：{', '.join(FORMATS)}）")
     source, target = Path(inbox), Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    dossiers = dossiers_in(source)
+    dossiers = [(ident, source / name) for ident, name in only.items()] if only else dossiers_in(source)
     context = FlowRunContext.get()
     this_run = str(context.flow_run.id) if context and context.flow_run else None
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
@@ -414,16 +227,14 @@ def check_dossiers(
                 ident, child = by_future[future]
                 outcome, note = _settle(future, ident, child, target, formats, this_run)
                 outcomes[ident] = outcome
-                if outcome.report is None:
-                    line = f"{ident}：{outcome.row['failure']}"
-                else:
-                    line = f"{summary_line(outcome.report)}  [{outcome.report['elapsed_seconds']:.1f} 秒{note}]"
+                line = outcome_line(outcome, note)
                 logger.info(line)
                 shown.line(line)
         finally:
             shown.close()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
-    write_summary(rows, target)
+    if summary:
+        write_summary(rows, target)
     return rows
 
 
@@ -474,6 +285,16 @@ def dask_address_problem(address: str, wait: float = 5.0) -> str | None:
         return f"连不上 Dask 调度器 {address}：{exc}"
 
 
+def start_prefect() -> None:
+    """Start Prefect's temporary local server now rather than at the first flow run (nothing to do when
+    PREFECT_API_URL names a server): the watch service starts it while its workers warm up."""
+    if PREFECT_API_URL.value():
+        return
+    from prefect.server.api.server import SubprocessASGIServer
+
+    SubprocessASGIServer().start()  # the instance Prefect's client uses; it stops at exit
+
+
 def run_check_dossiers(
     inbox: Path,
     out: Path,
@@ -483,6 +304,8 @@ def run_check_dossiers(
     timeout: float = DEFAULT_TIMEOUT,
     dask_address: str | None = None,
     progress: bool = False,
+    only: dict[str, str] | None = None,
+    summary: bool = True,
 ) -> list[dict[str, Any]]:
     """Run the flow: on this machine's threads, or on the Dask cluster at `dask_address`."""
     workers = workers or default_workers()
@@ -508,4 +331,6 @@ def run_check_dossiers(
             workers=workers,
             timeout=timeout,
             progress=progress,
+            only=only,
+            summary=summary,
         )

@@ -42,17 +42,19 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
+from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
 from pipeline.intake import is_junk
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry, Row
-from pipeline.ruleset import DEFAULT_RULESET, Ruleset, RulesetError, load_ruleset
+from pipeline.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset
+from pipeline.runner import content_hash, failure_reason
 
 EXIT_OK, EXIT_USAGE = 0, 2
 TICK = 0.2  # how often pending dossiers are looked at: bounds the latency after settling
@@ -74,30 +76,32 @@ Snapshot = tuple[tuple[str, str, int, int], ...]
 # ---------------------------------------------------------------------------------------------------
 
 
-def process(
-    path: Path, ident: str, out: Path, *, pool: ExtractionPool, ruleset: Ruleset, formats: Sequence[str]
-) -> dict[str, Any]:
-    """Check one dossier into out/<ident>/report.*; the summary row (what flows.check.check_one does)."""
-    from pipeline.dossier import check_dossier, write_outputs
-    from pipeline.reports import summary_row
-
-    checked = check_dossier(path, ruleset, pool, path.name)
-    checked.report["dossier"]["id"] = ident  # the registry's id (may be -2), as batch does
-    write_outputs(checked, out / ident, formats)
-    return summary_row(checked.report, ident)
-
-
 @contextmanager
 def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, workers: int) -> Iterator[Checker]:
-    """The checker the service calls, with warm worker processes kept for the whole run."""
-    ruleset = load_ruleset(ruleset_ref)
-    with ExtractionPool(workers=workers, timeout=timeout).warm() as pool:
-        from pipeline.dossier import segmenter_for
+    """The checker the service calls: a run of the `check_dossiers` flow (flows/check.py) per dossier, so
+    the watch service checks exactly as `dossier batch` does and, with PREFECT_API_URL set, its runs show
+    in that server's UI. Worker processes stay warm for the whole service.
 
-        segmenter_for(ruleset)  # jieba's dictionary loads while the inbox is scanned
-        yield partial(process, pool=pool, ruleset=ruleset, formats=formats)
-        # To check through flows/check.py instead, replace the line above by:
-        # yield lambda child, ident, out: check_one(child, ident, out, ruleset_ref, formats, timeout, workers)
+    The flow runs on a thread of its own: Prefect turns SIGTERM into an exception inside a flow run on the
+    main thread, which would abandon the dossier in hand instead of finishing it.
+    """
+    load_ruleset(ruleset_ref)  # a bad ruleset stops the service before anything starts
+    from flows.server import quiet_prefect
+
+    quiet_prefect()
+    from flows.check import run_check_dossiers, start_prefect
+    from pipeline.runner import pools_in_use, ruleset_for, shared_pool
+
+    def check(child: Path, ident: str, out: Path) -> dict[str, Any]:
+        only = {ident: child.name}
+        run = partial(run_check_dossiers, child.parent, out, ruleset_ref, formats, workers, timeout, only=only)
+        return flow_thread.submit(run, summary=False).result()[0]
+
+    with pools_in_use(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow") as flow_thread:
+        shared_pool(workers, timeout)  # the workers start now, while Prefect does
+        flow_thread.submit(start_prefect)
+        ruleset_for(ruleset_ref)  # and jieba's dictionary loads
+        yield check
 
 
 class CheckFailed(Exception):
@@ -110,13 +114,11 @@ class NotADossier(Exception):
 
 def _reason(exc: BaseException) -> str:
     """Why a dossier could not be checked, for the clerk."""
-    if isinstance(exc, CheckFailed | NotADossier):
+    if isinstance(exc, CheckFailed):
+        return str(exc)  # the flow's own wording
+    if isinstance(exc, NotADossier):
         return f"处理失败：{exc}"
-    if isinstance(exc, FileNotFoundError):
-        return f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
-    if isinstance(exc, PermissionError):
-        return f"处理失败：没有读取权限：{exc.filename}"
-    return f"处理失败：{type(exc).__name__}: {exc}"
+    return failure_reason(exc)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -193,38 +195,15 @@ class SettleTracker:
         return name in self._since
 
 
-def content_hash(path: Path) -> str:
-    """SHA-256 over relative paths and bytes (junk left out, as intake does): equal for equal content
-    under any name. A dossier whose bytes cannot be read hashes its sizes and mtimes instead, so it is
-    registered, and fails, like any other."""
-    digest = hashlib.sha256()
+def registry_hash(path: Path) -> str:
+    """The content hash (equal for equal content under any name); a dossier whose bytes cannot be read
+    hashes its sizes and mtimes instead, so it is registered, and fails, like any other."""
     try:
-        if path.is_dir():
-            digest.update(b"folder\0")
-            for folder, dirnames, filenames in os.walk(path, followlinks=False):
-                dirnames.sort()
-                for name in sorted(filenames):
-                    full = Path(folder) / name
-                    rel = full.relative_to(path).as_posix()
-                    if is_junk(rel) or not full.is_file() or full.is_symlink():
-                        continue
-                    digest.update(rel.encode() + b"\0" + str(full.stat().st_size).encode() + b"\0")
-                    _feed(digest, full)
-        elif path.is_file():
-            digest.update(b"file\0")
-            _feed(digest, path)
-        else:
-            raise OSError("not a regular file")
+        if not (path.is_dir() or path.is_file()):  # a FIFO would block the read
+            raise OSError("not a regular file or folder")
+        return content_hash(path)
     except OSError:
-        snap = snapshot(path) or ()
-        return "unreadable:" + signature(snap)
-    return digest.hexdigest()
-
-
-def _feed(digest: Any, path: Path) -> None:
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
+        return "unreadable:" + signature(snapshot(path) or ())
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -321,7 +300,7 @@ class WatchService:
 
         path = self.inbox / name
         sig = signature(snap)
-        digest = content_hash(path)
+        digest = registry_hash(path)
         if snapshot(path) != snap:
             return False  # written to while we hashed: let it settle again
         decision = self.registry.seen(name, digest, sig, base_id=dossier_id(name))
@@ -343,15 +322,16 @@ class WatchService:
             _require_readable_kind(path)
             row = self.checker(path, ident, staging)
             if row.get("verdict") == "failed":
-                raise CheckFailed(str(row.get("failure") or "未知原因"))
+                raise CheckFailed(str(row.get("failure") or "处理失败：未知原因"))
             report = json.loads((staging / ident / "report.json").read_text(encoding="utf-8"))
             self._publish(staging / ident, self.out / ident)
             shutil.rmtree(self.out / FAILED / ident, ignore_errors=True)  # an older content had failed
             self.registry.finish(name, f"{ident}/report.json", row)
         except Exception as exc:  # one dossier's failure must not stop the service
             reason = _reason(exc)
+            details = _read(staging / ident / "error.txt") or traceback.format_exc()
             shutil.rmtree(staging / ident, ignore_errors=True)
-            self._fail(name, ident, reason, traceback.format_exc())
+            self._fail(name, ident, reason, details)
             self.counts.failed += 1
             warn(f"{ident}：{reason}（见 {FAILED}/{ident}/reason.txt）  [{time.perf_counter() - started:.1f} 秒]")
             self.write_summary()
@@ -463,6 +443,13 @@ class WatchService:
             warn(f"{name}：处理时出错：{type(exc).__name__}: {exc}")
             traceback.print_exc(file=sys.stderr)
             return True
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _require_readable_kind(path: Path) -> None:

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import time
-import traceback
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from extractors.sandbox import ExtractionPool
-
-from .dossier import ReadDossier, dossier_id, judge_dossier, read_dossier, write_outputs
+from .dossier import dossier_id
 from .intake import is_junk
-from .reports import failed_row, summary_row, write_summary
+from .reports import write_summary
 from .ruleset import Ruleset
+from .runner import Outcome, SharedPool, run_one
 
 
 def dossiers_in(inbox: Path) -> list[tuple[str, Path]]:
@@ -51,45 +48,30 @@ def run_batch(
     timeout: float,
     quiet: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
-    """Check every dossier of INBOX in turn; returns the summary rows and whether all got a report.
+    """Check every dossier of INBOX in turn, without Prefect; the summary rows and whether all got a report.
 
-    The next dossier's files are read (in the worker processes) while this one is judged, so
-    extraction and analysis overlap even with one worker.
+    Two dossiers are in flight: the next one's files are read (in the worker processes) while this one
+    is judged, so extraction and analysis overlap even with one worker.
     """
-    rows: list[dict[str, Any]] = []
-    all_reported = True
     out.mkdir(parents=True, exist_ok=True)
     dossiers = dossiers_in(inbox)
+    rows: list[dict[str, Any]] = []
     with (
-        ExtractionPool(workers=workers, timeout=timeout).warm() as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="prefetch") as reader,
+        SharedPool(workers, timeout).warm() as pool,
+        ThreadPoolExecutor(max_workers=2, thread_name_prefix="dossier") as threads,
     ):
-
-        def prefetch(index: int) -> Future[ReadDossier] | None:
-            if index >= len(dossiers):
-                return None
-            child = dossiers[index][1]
-            return reader.submit(read_dossier, child, pool, ruleset, child.name)
-
-        upcoming = prefetch(0)
-        for index, (ident, child) in enumerate(dossiers):
-            started = time.perf_counter()
-            current, upcoming = upcoming, prefetch(index + 1)
-            try:
-                assert current is not None
-                checked = judge_dossier(current.result(), ruleset)
-                checked.report["dossier"]["id"] = ident
-                write_outputs(checked, out / ident, formats)
-                rows.append(summary_row(checked.report, ident))
-                line = summary_line(checked.report)
-            except Exception as exc:  # one dossier's failure must not stop the batch
-                all_reported = False
-                reason = f"处理失败：{type(exc).__name__}: {exc}"
-                (out / ident).mkdir(parents=True, exist_ok=True)
-                (out / ident / "error.txt").write_text(traceback.format_exc(), encoding="utf-8")
-                rows.append(failed_row(ident, child.name, reason))
-                line = f"{ident}：{reason}"
+        futures = [threads.submit(run_one, child, ident, out, ruleset, pool, formats) for ident, child in dossiers]
+        for future in futures:
+            outcome = future.result()
+            rows.append(outcome.row)
             if not quiet:
-                print(f"{line}  [{time.perf_counter() - started:.1f} 秒]", flush=True)
+                print(outcome_line(outcome), flush=True)
     write_summary(rows, out)
-    return rows, all_reported
+    return rows, all(row["verdict"] != "failed" for row in rows)
+
+
+def outcome_line(outcome: Outcome, note: str = "") -> str:
+    """The terminal line of a checked dossier (with its time), or why it could not be checked."""
+    if outcome.report is None:
+        return f"{outcome.row['id']}：{outcome.row['failure']}"
+    return f"{summary_line(outcome.report)}  [{outcome.report['elapsed_seconds']:.1f} 秒{note}]"

@@ -71,17 +71,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     formats = _formats(args.format)
     _ruleset(args.ruleset)  # a bad ruleset is exit 2 before Prefect starts; the flow loads it itself
     out = Path(args.out)
-    import os
+    from flows.server import quiet_prefect
 
-    # The Prefect flow (flows/check.py) runs on a temporary local server unless PREFECT_API_URL names
-    # one. No usage data leaves the bureau's machine, and Prefect's per-task log lines would drown the
-    # clerk's one line per dossier.
-    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
-    # The temporary server is stopped while it may still be recording the last events, and says so
-    # with a traceback; nothing a clerk can act on (a server PREFECT_API_URL names is not affected).
-    os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    quiet_prefect()  # before Prefect is imported
     from flows.check import dask_address_problem, run_check_dossiers
 
     if args.dask_address and (problem := dask_address_problem(args.dask_address)):

@@ -20,7 +20,7 @@ import openpyxl
 import pytest
 
 from flows import check
-from flows.check import dossier_hash
+from pipeline.runner import content_hash
 from tests.conftest import SAMPLES
 
 DOSSIERS = SAMPLES / "dossiers"
@@ -159,28 +159,28 @@ def test_batch_rejects_an_unreachable_dask_address(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Dask" in result.stderr
 
 
-def test_dossier_hash_follows_content_not_place(tmp_path: Path) -> None:
+def test_content_hash_follows_content_not_place(tmp_path: Path) -> None:
     source = DOSSIERS / "08-临朐县铝型材加工-缺项"
     here, there = tmp_path / "a" / source.name, tmp_path / "b" / "another-name"
     shutil.copytree(source, here)
     shutil.copytree(source, there)
-    assert dossier_hash(here) == dossier_hash(there) == dossier_hash(source)
+    assert content_hash(here) == content_hash(there) == content_hash(source)
 
     changed = next(p for p in sorted(there.rglob("*")) if p.is_file())
     data = bytearray(changed.read_bytes())
     data[len(data) // 2] ^= 1
     changed.write_bytes(bytes(data))
-    assert dossier_hash(there) != dossier_hash(here)
+    assert content_hash(there) != content_hash(here)
 
     renamed = next(p for p in sorted(here.rglob("*")) if p.is_file())
     renamed.rename(renamed.with_name("x" + renamed.name))
-    assert dossier_hash(here) != dossier_hash(source)
+    assert content_hash(here) != content_hash(source)
 
 
-def test_dossier_hash_of_a_file(tmp_path: Path) -> None:
+def test_content_hash_of_a_file(tmp_path: Path) -> None:
     source = DOSSIERS / "02-滕州市煤化工.zip"
     copy = tmp_path / "renamed.zip"
     shutil.copy2(source, copy)
-    assert dossier_hash(copy) == dossier_hash(source)
+    assert content_hash(copy) == content_hash(source)
     copy.write_bytes(source.read_bytes()[:-1] + bytes([source.read_bytes()[-1] ^ 1]))
-    assert dossier_hash(copy) != dossier_hash(source)
+    assert content_hash(copy) != content_hash(source)

@@ -26,12 +26,12 @@ from flows.watch import (
     RESERVED_IDS,
     SettleTracker,
     WatchService,
-    content_hash,
     has_content,
     signature,
     snapshot,
 )
 from pipeline.registry import Registry
+from pipeline.runner import content_hash
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
