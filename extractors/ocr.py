@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.paths import cache_root
+
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
 CACHE_VERSION = "6"  # bump when the reading logic changes: old results are then not reused
@@ -53,10 +55,7 @@ class OcrPage:
 
 def cache_dir() -> Path:
     """Where OCR results are kept: $DOSSIER_CACHE_DIR/ocr, else ~/.cache/dossier-check/ocr."""
-    base = os.environ.get("DOSSIER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "dossier-check"
-    )
-    return Path(base) / "ocr"
+    return cache_root() / "ocr"
 
 
 _engines: dict[int, Any] = {}

@@ -34,6 +34,7 @@ from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY,
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
+from flows.server import start_server, stop_server, temporary_api_url
 from pipeline.batch import dossiers_in, outcome_line
 from pipeline.reports import FORMATS, failed_row, write_summary
 from pipeline.ruleset import DEFAULT_RULESET
@@ -285,14 +286,11 @@ def dask_address_problem(address: str, wait: float = 5.0) -> str | None:
         return f"连不上 Dask 调度器 {address}：{exc}"
 
 
-def start_prefect() -> None:
-    """Start Prefect's temporary local server now rather than at the first flow run (nothing to do when
-    PREFECT_API_URL names a server): the watch service starts it while its workers warm up."""
-    if PREFECT_API_URL.value():
-        return
-    from prefect.server.api.server import SubprocessASGIServer
-
-    SubprocessASGIServer().start()  # the instance Prefect's client uses; it stops at exit
+def _started_api_url() -> str:
+    start_server()
+    url = temporary_api_url()
+    assert url is not None  # start_server starts one when PREFECT_API_URL is unset
+    return url
 
 
 def run_check_dossiers(
@@ -318,7 +316,10 @@ def run_check_dossiers(
     # Absolute paths: a Dask worker's current directory is not ours.
     ref = str(Path(ruleset).resolve()) if Path(ruleset).suffix else ruleset
     updates: dict[Any, Any] = {}
-    if not PREFECT_API_URL.value():
+    if PREFECT_API_URL.value():
+        stop_server()  # a Prefect profile names a server after all: the temporary one is not needed
+    else:
+        updates[PREFECT_API_URL] = temporary_api_url() or _started_api_url()
         # Heartbeats let a long-lived server notice a crashed run; the temporary server dies with this
         # process anyway, and stopping the heartbeat thread costs up to a second at the end of each run.
         updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None

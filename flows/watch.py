@@ -29,6 +29,7 @@ Decisions:
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import fcntl
 import hashlib
 import json
@@ -86,10 +87,10 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
     main thread, which would abandon the dossier in hand instead of finishing it.
     """
     load_ruleset(ruleset_ref)  # a bad ruleset stops the service before anything starts
-    from flows.server import quiet_prefect
+    from flows.server import start_server, temporary_api_url
 
-    quiet_prefect()
-    from flows.check import run_check_dossiers, start_prefect
+    start_server()  # from the main thread: the server dies with it
+    from flows.check import run_check_dossiers
     from pipeline.runner import pools_in_use, ruleset_for, shared_pool
 
     def check(child: Path, ident: str, out: Path) -> dict[str, Any]:
@@ -99,7 +100,7 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
 
     with pools_in_use(), ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow") as flow_thread:
         shared_pool(workers, timeout)  # the workers start now, while Prefect does
-        flow_thread.submit(start_prefect)
+        flow_thread.submit(temporary_api_url)  # the first dossier need not wait for it
         ruleset_for(ruleset_ref)  # and jieba's dictionary loads
         yield check
 
@@ -315,7 +316,7 @@ class WatchService:
                 )
             return True
         self.registry.start(name)
-        started = time.perf_counter()
+        began, started = dt.datetime.now(dt.UTC).replace(microsecond=0), time.perf_counter()
         staging = self.out / STAGING / "new"
         shutil.rmtree(staging / ident, ignore_errors=True)
         try:
@@ -344,6 +345,8 @@ class WatchService:
             line += "（已重新检查）"
         if decision.duplicate_of:
             line += f"（与「{decision.duplicate_of}」内容相同）"
+        if (checked := _checked_at(report)) and checked < began:  # served from the flow's cache
+            line += f"（与 {checked:%Y-%m-%d %H:%M} 检查过的内容相同，沿用该次结果）"
         say(f"{line}  [{time.perf_counter() - started:.1f} 秒]")
         self.write_summary()
         return True
@@ -443,6 +446,14 @@ class WatchService:
             warn(f"{name}：处理时出错：{type(exc).__name__}: {exc}")
             traceback.print_exc(file=sys.stderr)
             return True
+
+
+def _checked_at(report: dict[str, Any]) -> dt.datetime | None:
+    try:
+        checked = dt.datetime.fromisoformat(str(report.get("checked_at")))
+    except ValueError:
+        return None
+    return checked if checked.tzinfo else None
 
 
 def _read(path: Path) -> str | None:

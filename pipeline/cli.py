@@ -71,9 +71,9 @@ def cmd_batch(args: argparse.Namespace) -> int:
     formats = _formats(args.format)
     _ruleset(args.ruleset)  # a bad ruleset is exit 2 before Prefect starts; the flow loads it itself
     out = Path(args.out)
-    from flows.server import quiet_prefect
+    from flows.server import start_server
 
-    quiet_prefect()  # before Prefect is imported
+    start_server()  # Prefect's temporary server starts while Prefect and the pipeline load
     from flows.check import dask_address_problem, run_check_dossiers
 
     if args.dask_address and (problem := dask_address_problem(args.dask_address)):

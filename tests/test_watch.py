@@ -316,6 +316,21 @@ def done(out: Path, *sources: str) -> bool:
     return all(rows.get(s) == "done" for s in sources)
 
 
+def prefect_server_of(pid: int) -> int:
+    """The service's temporary Prefect server (a child process running uvicorn)."""
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        if b"uvicorn" in Path(f"/proc/{child}/cmdline").read_bytes():
+            return int(child)
+    raise AssertionError(f"no Prefect server among the children of {pid}")
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
 def epoch(iso: str | None) -> float:
     assert iso is not None
     return dt.datetime.fromisoformat(iso).timestamp()
@@ -443,8 +458,11 @@ def test_kill_9_mid_run_loses_nothing_and_reports_nothing_twice(spaces: tuple[Pa
         return running if "done" in states.values() and running else None
 
     interrupted = wait_for(one_done_one_running, 60, "a dossier running after a report", first)
+    server = prefect_server_of(first.proc.pid)
     first.proc.kill()  # kill -9
     first.proc.wait()
+    # Its temporary Prefect server does not outlive it (Prefect's own would, for good).
+    wait_for(lambda: not Path(f"/proc/{server}").exists() or _zombie(server), 15, "the Prefect server to exit")
     assert [r.source for r in registry(out).unfinished()] == interrupted
     done_before = {r.source for r in registry(out).rows() if r.state == "done"}
 
