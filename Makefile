@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-stamp
 CORPUS ?= ../shared/corpus
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint fixtures bench robustness clean system-deps
+.PHONY: demo test lint fixtures bench acceptance robustness clean system-deps
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -39,6 +39,9 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.scanned
 	$(BIN)/python -m scripts.bench_batch
 	$(BIN)/python -m scripts.bench_watch
+
+acceptance: $(STAMP)
+	$(BIN)/python -m scripts.watch_acceptance
 
 robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness
