@@ -25,7 +25,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -134,6 +133,8 @@ class TemporaryServer:
         """Until the server answers; RuntimeError (with its log's end) when it cannot start."""
         if self._healthy:
             return
+        import urllib.request  # here: the rest of this module runs before anything else is imported
+
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process is None or self.process.poll() is not None:

@@ -55,7 +55,6 @@ from pipeline.intake import is_junk
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry, Row
 from pipeline.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset
-from pipeline.runner import content_hash, failure_reason
 
 EXIT_OK, EXIT_USAGE = 0, 2
 TICK = 0.2  # how often pending dossiers are looked at: bounds the latency after settling
@@ -119,6 +118,8 @@ def _reason(exc: BaseException) -> str:
         return str(exc)  # the flow's own wording
     if isinstance(exc, NotADossier):
         return f"处理失败：{exc}"
+    from pipeline.runner import failure_reason
+
     return failure_reason(exc)
 
 
@@ -199,6 +200,8 @@ class SettleTracker:
 def registry_hash(path: Path) -> str:
     """The content hash (equal for equal content under any name); a dossier whose bytes cannot be read
     hashes its sizes and mtimes instead, so it is registered, and fails, like any other."""
+    from pipeline.runner import content_hash
+
     try:
         if not (path.is_dir() or path.is_file()):  # a FIFO would block the read
             raise OSError("not a regular file or folder")

@@ -43,8 +43,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"找不到申报材料：{path}")
-    # One worker starts at once (a text dossier needs no more); scanned pages use every core.
-    with ExtractionPool(workers=args.workers, timeout=args.timeout).warm(1) as pool:
+    # Every worker starts at once (forked from one fork server, the second costs little): the seal search
+    # and the form's tables use them all right after the files are read, as scanned pages do.
+    with ExtractionPool(workers=args.workers, timeout=args.timeout).warm() as pool:
         formats = _formats(args.format)
         ruleset = _ruleset(args.ruleset)
         from .batch import summary_line

@@ -75,8 +75,16 @@ def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], di
 
 
 @dataclass
+class Analysis:
+    """What the text alone tells: each section scored against the items, and the evidence it names."""
+
+    candidates: list[Candidate]
+    evidence: list[Evidence]
+
+
+@dataclass
 class ReadDossier:
-    """A dossier's files as read; the unpacked copies are already gone."""
+    """A dossier's files as read and analysed; the unpacked copies are already gone."""
 
     path: Path
     name: str
@@ -84,37 +92,17 @@ class ReadDossier:
     duplicates: dict[str, str]  # duplicate path → the first file with the same content
     skipped: list[str]
     findings: list[Finding]  # about the package itself (zip bombs, encrypted members …)
+    analysis: Analysis
     seconds: float
 
 
-def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_name: str | None = None) -> ReadDossier:
-    """Intake and extraction: the part that waits on worker processes (batch runs prefetch it)."""
-    started = time.perf_counter()
-    with open_dossier(path) as intake:
-        documents, duplicates = _read(intake.files, pool)
-        paths = {job.rel: job.path for job in intake.files}
-        originals = [d for d in documents if d.path not in duplicates]
-        recognise_scans(originals, paths, pool)
-        seals_and_forms(originals, paths, ruleset, pool)
-        return ReadDossier(
-            path=path,
-            name=dossier_name or path.name,
-            documents=documents,
-            duplicates=duplicates,
-            skipped=list(intake.skipped),
-            findings=intake_findings(intake.problems),
-            seconds=time.perf_counter() - started,
-        )
-
-
-def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
-    """Sections, identification, checks and the report dict, from what was read."""
-    started = time.perf_counter()
+def analyse_text(documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset) -> Analysis:
+    """Sections, their scores against each item, and the evidence inventory: needs no seals or tables."""
     segmenter = segmenter_for(ruleset)
     candidates: list[Candidate] = []
     evidence: list[Evidence] = []
-    for doc in read.documents:
-        if doc.path in read.duplicates or not doc.readable:
+    for doc in documents:
+        if doc.path in duplicates or not doc.readable:
             continue
         for section in split_sections(doc, ruleset):
             candidate = score_section(section, ruleset, segmenter)
@@ -122,6 +110,39 @@ def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
             add_evidence(candidate, found)
             evidence += found
             candidates.append(candidate)
+    return Analysis(candidates, evidence)
+
+
+def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_name: str | None = None) -> ReadDossier:
+    """Intake, extraction, OCR, then the seal search and the form's tables in the workers while this
+    process analyses the text (`analyse_text`), so a single dossier uses both cores."""
+    started = time.perf_counter()
+    with open_dossier(path) as intake:
+        documents, duplicates = _read(intake.files, pool)
+        paths = {job.rel: job.path for job in intake.files}
+        originals = [d for d in documents if d.path not in duplicates]
+        recognise_scans(originals, paths, pool)
+        finish = seals_and_forms(originals, paths, ruleset, pool)
+        try:
+            analysis = analyse_text(documents, duplicates, ruleset)
+        finally:
+            finish()  # before the unpacked files go
+        return ReadDossier(
+            path=path,
+            name=dossier_name or path.name,
+            documents=documents,
+            duplicates=duplicates,
+            skipped=list(intake.skipped),
+            findings=intake_findings(intake.problems),
+            analysis=analysis,
+            seconds=time.perf_counter() - started,
+        )
+
+
+def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
+    """Identification, checks and the report dict, from what was read."""
+    started = time.perf_counter()
+    candidates, evidence = read.analysis.candidates, read.analysis.evidence
     by_item = assign(candidates, ruleset)
     items = [judge_item(rule, by_item[rule.id], ruleset) for rule in ruleset.items]
     _add_duplicate_locations(items, read.duplicates)

@@ -139,10 +139,16 @@ class Ruleset:
         """Whether a page's text mentions sealing or names an item that must be sealed."""
         if any(cue in text for cue in self.seals.cues):
             return True
-        return any(rule.needs_seal and any(p.search(normalize(text)) for p in rule.titles) for rule in self.items)
+        flat = normalize(text)  # once per page, not once per title pattern
+        return any(rule.needs_seal and any(p.search(flat) for p in rule.titles) for rule in self.items)
 
     def all_cues(self) -> set[str]:
         return {cue for rule in self.items for cue in rule.cues}
+
+
+# libyaml's safe loader where PyYAML has it (its wheels do): ten times faster than the pure-Python one,
+# which took 0.4 s of `dossier check`'s start on the ruleset.
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def _patterns(raw: Any, where: str) -> tuple[re.Pattern[str], ...]:
@@ -263,7 +269,7 @@ def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
         )
         raise RulesetError(f"找不到规则集「{id_or_path}」（内置规则集：{known}）")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise RulesetError(f"无法读取规则文件 {path}：{exc}") from exc
     if not isinstance(data, dict):

@@ -9,7 +9,10 @@ of the same dossier costs a render per page and no recognition.
 from __future__ import annotations
 
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import TableJob, mark_centred
@@ -99,22 +102,43 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
     return jobs
 
 
-def seals_and_forms(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool) -> None:
-    """Search the pages that call for a seal and read the form's tables, in one round of jobs so
-    the workers take them in parallel."""
+def seals_and_forms(
+    documents: list[Document], paths: dict[str, Path], ruleset: Ruleset, pool: ExtractionPool
+) -> Callable[[], None]:
+    """Search the pages that call for a seal and read the form's tables, in one round of jobs so the
+    workers take them in parallel. The jobs start at once on a thread; the returned `finish()` waits for
+    them and stores the seals and tables on the documents. Meanwhile the caller analyses the text,
+    which needs neither."""
     seal_work = seal_jobs(documents, paths, ruleset)
     table_work = table_jobs(documents, paths, ruleset)
     if not seal_work and not table_work:
-        return
-    results = pool.run_all([*seal_work, *table_work])
-    by_path = {doc.path: doc for doc in documents}
-    for result in results[: len(seal_work)]:
-        doc = by_path[result.rel]
-        if result.error is None:
-            doc.seal_checked.append(result.page)
-            doc.seals.extend(s for s in result.seals if s.score >= ruleset.seals.min_score)
-    for rel, tables in results[len(seal_work) :]:
-        by_path[rel].tables = tables
+        return lambda: None
+    results: list[Any] = []
+    failure: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            results.extend(pool.run_all([*seal_work, *table_work]))
+        except BaseException as exc:  # handed to finish(), in the caller's thread
+            failure.append(exc)
+
+    thread = threading.Thread(target=run, name="seals-and-forms", daemon=True)
+    thread.start()
+
+    def finish() -> None:
+        thread.join()
+        if failure:
+            raise failure[0]
+        by_path = {doc.path: doc for doc in documents}
+        for result in results[: len(seal_work)]:
+            doc = by_path[result.rel]
+            if result.error is None:
+                doc.seal_checked.append(result.page)
+                doc.seals.extend(s for s in result.seals if s.score >= ruleset.seals.min_score)
+        for rel, tables in results[len(seal_work) :]:
+            by_path[rel].tables = tables
+
+    return finish
 
 
 def _reading_order(lines: list[OcrLine]) -> list[OcrLine]:
