@@ -45,6 +45,7 @@ from pipeline.runner import (
     failure_reason,
     pools_in_use,
     ruleset_for,
+    ruleset_ref,
     run_one,
     shared_pool,
     write_files,
@@ -205,7 +206,8 @@ def check_dossiers(
     `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
     page; `progress`: a line per dossier on stdout (and a bar on a terminal), as `dossier batch` shows.
     `only` {id: name in INBOX}: just these dossiers, under these ids (the watch service's, from its
-    registry); `summary`: False leaves the summary files to the caller (the watch service keeps its own).
+    registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
+    (the watch service keeps its own).
     """
     logger = get_run_logger()
     unknown = sorted(set(formats) - set(FORMATS))
@@ -213,7 +215,7 @@ def check_dossiers(
         raise ValueError(f"不支持的报告格式：{unknown or formats}（可选：{', '.join(FORMATS)}）")
     source, target = Path(inbox), Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    dossiers = [(ident, source / name) for ident, name in only.items()] if only else dossiers_in(source)
+    dossiers = [(ident, source / name) for ident, name in only.items()] if only is not None else dossiers_in(source)
     context = FlowRunContext.get()
     this_run = str(context.flow_run.id) if context and context.flow_run else None
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
@@ -313,8 +315,7 @@ def run_check_dossiers(
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
-    # Absolute paths: a Dask worker's current directory is not ours.
-    ref = str(Path(ruleset).resolve()) if Path(ruleset).suffix else ruleset
+    ref = ruleset_ref(ruleset)
     updates: dict[Any, Any] = {}
     if PREFECT_API_URL.value():
         stop_server()  # a Prefect profile names a server after all: the temporary one is not needed

@@ -141,9 +141,9 @@ def main() -> int:
 
         # The temporary server this process started for its own flow runs: a `dossier batch` process
         # pointed at it (PREFECT_API_URL) shows what a bureau running `prefect server start` sees.
-        from prefect.server.api.server import SubprocessASGIServer
+        from flows.server import temporary_api_url
 
-        server_env = {**env, "PREFECT_API_URL": SubprocessASGIServer().api_url}
+        server_env = {**env, "PREFECT_API_URL": str(temporary_api_url())}
 
         def batch_process(workers: int, environment: dict[str, str] = env) -> Callable[[Path], float]:
             return lambda out: timed_process(

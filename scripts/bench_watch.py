@@ -81,9 +81,11 @@ def main(argv: list[str] | None = None) -> int:
         log = Path(tmp, "service.log")
         command = [sys.executable, "-m", "flows.watch", str(inbox), "--out", str(out), "--settle", str(args.settle)]
         with log.open("w") as handle:
-            proc = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT)
+            # Every dossier really checked: from the flow's cache, its elapsed_seconds would be another run's.
+            env = {**os.environ, "PREFECT_TASKS_REFRESH_CACHE": "true"}
+            proc = subprocess.Popen(command, cwd=ROOT, stdout=handle, stderr=subprocess.STDOUT, env=env)
         try:
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + 180  # Prefect's temporary server starts first
             while "开始监视" not in log.read_text(encoding="utf-8"):
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise SystemExit("the service did not start:\n" + log.read_text(encoding="utf-8"))

@@ -67,7 +67,7 @@ SETTLE, RESCAN = 1.0, 2.0
 KINDS = ("folder", "zip", "pdf", "folder", "zip", "docx")  # the mix: 1/3 folders, 1/3 zips, 1/6 PDF, 1/6 DOCX
 FILE_PAUSE = (0.05, 0.25)  # between the files of a folder copied file by file: well under --settle
 CHUNKS, CHUNK_PAUSE = 10, 0.2  # a zip written in chunks: ~2 s, never --settle without a change
-START_TIMEOUT = 90.0  # the service's start-up (imports, warm workers) on a loaded 2-core machine
+START_TIMEOUT = 180.0  # the service's start-up (Prefect's temporary server, warm workers) on 2 busy cores
 ORPHAN_GRACE = 5.0  # seconds the processes a killed service leaves behind get to exit on their own
 
 LOG_LINE = re.compile(r"^\[\d\d:\d\d:\d\d\] (?P<ident>[^：\n]+)：(?P<rest>.*)$", re.MULTILINE)

@@ -257,7 +257,8 @@ class Service:
         args = [sys.executable, "-m", "flows.watch", str(inbox), "--out", str(out), "--settle", "1", *extra]
         with self.log.open("w") as stdout, self.err.open("w") as stderr:
             self.proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=stderr)
-        wait_for(lambda: "开始监视" in self.stdout(), 30, "the service to start", self)
+        # Prefect's temporary server starts first: 7–9 s on two cores, 15–20 s with a new database.
+        wait_for(lambda: "开始监视" in self.stdout(), 120, "the service to start", self)
 
     def stdout(self) -> str:
         return self.log.read_text(encoding="utf-8")
