@@ -44,8 +44,8 @@ from pipeline.runner import (
     content_hash,
     failure_reason,
     pools_in_use,
+    resolve_ruleset,
     ruleset_for,
-    ruleset_ref,
     run_one,
     shared_pool,
     write_files,
@@ -315,7 +315,7 @@ def run_check_dossiers(
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
-    ref = ruleset_ref(ruleset)
+    ref = resolve_ruleset(ruleset)
     updates: dict[Any, Any] = {}
     if PREFECT_API_URL.value():
         stop_server()  # a Prefect profile names a server after all: the temporary one is not needed

@@ -91,7 +91,9 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
 
     start_server()  # from the main thread: the server dies with it
     from flows.check import run_check_dossiers
-    from pipeline.runner import pools_in_use, ruleset_for, shared_pool
+    from pipeline.runner import pools_in_use, resolve_ruleset, ruleset_for, shared_pool
+
+    ruleset_ref = resolve_ruleset(ruleset_ref)  # as the flow names it: loaded once
 
     def check(child: Path, ident: str, out: Path) -> dict[str, Any]:
         only = {ident: child.name}

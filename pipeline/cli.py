@@ -78,10 +78,10 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
     start_server()  # Prefect's temporary server starts while Prefect and the pipeline load
     if not args.dask_address:  # the workers and jieba load meanwhile too (Dask workers have their own)
-        from .runner import ruleset_for, ruleset_ref, shared_pool
+        from .runner import resolve_ruleset, ruleset_for, shared_pool
 
         shared_pool(args.workers, args.timeout)
-        ruleset_for(ruleset_ref(args.ruleset))
+        ruleset_for(resolve_ruleset(args.ruleset))
     from flows.check import dask_address_problem, run_check_dossiers
 
     if args.dask_address and (problem := dask_address_problem(args.dask_address)):

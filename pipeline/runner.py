@@ -85,7 +85,7 @@ _lock = threading.Lock()
 _rulesets: dict[tuple[str, int], Ruleset] = {}
 
 
-def ruleset_ref(value: str) -> str:
+def resolve_ruleset(value: str) -> str:
     """A ruleset id as it is, a ruleset file by its absolute path (a Dask worker's current directory is
     not ours, and one file must not be loaded twice under two names)."""
     return str(Path(value).resolve()) if Path(value).suffix else value
