@@ -114,16 +114,10 @@ class CheckFailed(Exception):
     """The checker returned a failed row instead of raising."""
 
 
-class NotADossier(Exception):
-    """A named pipe, socket or device: opening it would block the service."""
-
-
 def _reason(exc: BaseException) -> str:
     """Why a dossier could not be checked, for the clerk."""
     if isinstance(exc, CheckFailed):
         return str(exc)  # the flow's own wording
-    if isinstance(exc, NotADossier):
-        return f"处理失败：{exc}"
     from pipeline.runner import failure_reason
 
     return failure_reason(exc)
@@ -209,8 +203,6 @@ def registry_hash(path: Path) -> str:
     from pipeline.runner import content_hash
 
     try:
-        if not (path.is_dir() or path.is_file()):  # a FIFO would block the read
-            raise OSError("not a regular file or folder")
         return content_hash(path)
     except OSError:
         return "unreadable:" + signature(snapshot(path) or ())
@@ -329,7 +321,6 @@ class WatchService:
         staging = self.out / STAGING / "new"
         shutil.rmtree(staging / ident, ignore_errors=True)
         try:
-            _require_readable_kind(path)
             row = self.checker(path, ident, staging)
             if row.get("verdict") == "failed":
                 raise CheckFailed(str(row.get("failure") or "处理失败：未知原因"))
@@ -470,15 +461,6 @@ def _read(path: Path) -> str | None:
         return path.read_text(encoding="utf-8")
     except OSError:
         return None
-
-
-def _require_readable_kind(path: Path) -> None:
-    try:
-        mode = path.stat().st_mode
-    except OSError:
-        return  # a dangling link: the check itself reports it
-    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
-        raise NotADossier("不是普通文件或文件夹（命名管道、设备等），无法读取")
 
 
 class _Events:

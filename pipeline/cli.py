@@ -45,6 +45,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     path = Path(args.path)
     if not path.exists():
         raise UsageError(f"找不到申报材料：{path}")
+    from .intake import NotADossier, require_readable_kind
+
+    try:
+        require_readable_kind(path)
+    except NotADossier as exc:
+        raise UsageError(f"{exc}：{path}") from exc
     # Every worker starts at once (forked from one fork server, the second costs little): the seal search
     # and the form's tables use them all right after the files are read, as scanned pages do.
     with ExtractionPool(workers=args.workers, timeout=args.timeout).warm() as pool:

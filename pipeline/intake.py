@@ -217,9 +217,24 @@ def _unpack_guarded(archive: Path, rel: str, dest: Path, intake: Intake, budget:
         intake.problems.append(IntakeProblem(rel or archive.name, "zip_bomb", str(exc)))
 
 
+class NotADossier(Exception):
+    """A named pipe, socket or device given as a dossier: reading it would block, or never end."""
+
+
+def require_readable_kind(path: Path) -> None:
+    """NotADossier unless PATH is a folder or a regular file (a dangling link passes: reading reports it)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not (stat.S_ISDIR(mode) or stat.S_ISREG(mode)):
+        raise NotADossier("不是普通文件或文件夹（命名管道、设备等），无法读取")
+
+
 @contextmanager
 def open_dossier(path: Path, max_bytes: int = MAX_UNPACKED_BYTES, max_members: int = MAX_MEMBERS) -> Iterator[Intake]:
     """The dossier's files, unpacked where needed; the temporary folder is removed on exit."""
+    require_readable_kind(path)
     tmp = Path(tempfile.mkdtemp(prefix="dossier-"))
     budget = _Budget(max_bytes, max_members)
     try:

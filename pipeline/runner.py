@@ -25,7 +25,7 @@ from typing import Any
 from extractors.sandbox import ExtractionPool
 
 from .dossier import judge_dossier, read_dossier, segmenter_for, write_outputs
-from .intake import is_junk
+from .intake import NotADossier, is_junk
 from .reports import failed_row, summary_row, write_reports
 from .ruleset import Ruleset, load_ruleset
 
@@ -54,6 +54,8 @@ def content_hash(path: Path) -> str:
     """
     digest = hashlib.sha256()
     if not path.is_dir():
+        if not path.is_file():  # a named pipe would block the read, a device never end
+            raise OSError(f"不是普通文件或文件夹：{path}")
         digest.update(b"file\0")
         _feed(digest, path)
         return digest.hexdigest()
@@ -185,6 +187,8 @@ class Outcome:
 
 def failure_reason(exc: BaseException) -> str:
     """Why a dossier could not be checked, for the clerk."""
+    if isinstance(exc, NotADossier):
+        return f"处理失败：{exc}"
     if isinstance(exc, FileNotFoundError):
         return f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
     if isinstance(exc, PermissionError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,9 @@ def test_bad_arguments_exit_2(tmp_path: Path, truth: dict[str, Any]) -> None:
     assert _run("check", sample, "--ruleset", "no-such-rules", "--out", str(tmp_path)).returncode == 2
     assert _run("batch", str(tmp_path / "nope"), "--out", str(tmp_path)).returncode == 2
     assert _run("frobnicate").returncode == 2
+    os.mkfifo(fifo := tmp_path / "管道")
+    piped = _run("check", str(fifo))  # would block forever if it were opened
+    assert piped.returncode == 2 and "命名管道" in piped.stderr
 
 
 def test_another_ruleset_file_changes_the_rules(tmp_path: Path, truth: dict[str, Any]) -> None:

@@ -7,7 +7,10 @@ import os
 import zipfile
 from pathlib import Path
 
-from pipeline.intake import is_junk, member_name, open_dossier, safe_relpath
+import pytest
+
+from pipeline.intake import NotADossier, is_junk, member_name, open_dossier, safe_relpath
+from pipeline.runner import content_hash, failure_reason
 
 
 class _GbkInfo(zipfile.ZipInfo):
@@ -139,3 +142,14 @@ def test_safe_relpath() -> None:
     assert safe_relpath("..\\..\\windows\\x.doc") == "windows/x.doc"
     assert safe_relpath("C:/Users/a.pdf") == "Users/a.pdf"
     assert safe_relpath("../..") is None
+
+
+def test_a_named_pipe_is_refused_at_once_not_read(tmp_path: Path) -> None:
+    """A FIFO dropped as a dossier would block every reader until something writes to it."""
+    fifo = tmp_path / "管道"
+    os.mkfifo(fifo)
+    with pytest.raises(NotADossier) as raised, open_dossier(fifo):
+        pass
+    assert "命名管道" in failure_reason(raised.value)
+    with pytest.raises(OSError):
+        content_hash(fifo)  # the flow's cache key: no key, rather than a hang
