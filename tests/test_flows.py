@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,16 @@ def test_content_hash_of_a_file(tmp_path: Path) -> None:
     assert content_hash(copy) == content_hash(source)
     copy.write_bytes(source.read_bytes()[:-1] + bytes([source.read_bytes()[-1] ^ 1]))
     assert content_hash(copy) != content_hash(source)
+
+
+def test_stored_results_past_the_cache_expiry_are_pruned(tmp_path: Path) -> None:
+    from flows.server import RESULTS_KEPT, prune_results
+
+    old, fresh = tmp_path / "old-result", tmp_path / "fresh-result"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    past = time.time() - RESULTS_KEPT.total_seconds() - 60
+    os.utime(old, (past, past))
+    assert prune_results(tmp_path) == 1
+    assert not old.exists() and fresh.exists()
+    assert prune_results(tmp_path / "missing") == 0  # no store yet: nothing to do
