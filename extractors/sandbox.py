@@ -141,13 +141,11 @@ class ExtractionPool:
         self._workers: list[_Worker] = []
         self._warming: threading.Thread | None = None
 
-    def warm(self, count: int | None = None) -> ExtractionPool:
-        """Start `count` workers (all by default) now, on a thread: their start-up (~0.4 s, a fresh
-        interpreter that imports the extractors) then overlaps with whatever the caller loads
-        meanwhile. Workers beyond these start when there is work for them."""
+    def warm(self) -> ExtractionPool:
+        """Start every worker now, on a thread: their start-up (~0.4 s for the first, which starts the fork
+        server; little for the others) then overlaps with whatever the caller loads meanwhile."""
         if self._warming is None:
-            target = self.size if count is None else min(count, self.size)
-            self._warming = threading.Thread(target=self._start, args=(target,), name="extraction-warm", daemon=True)
+            self._warming = threading.Thread(target=self._start, args=(self.size,), name="extraction-warm", daemon=True)
             self._warming.start()
         return self
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from extractors.sandbox import ExtractionPool
 
-from .dossier import judge_dossier, read_dossier, segmenter_for, write_outputs
+from .dossier import check_dossier, segmenter_for, write_outputs
 from .intake import NotADossier, is_junk
 from .reports import failed_row, summary_row, write_reports
 from .ruleset import Ruleset, load_ruleset
@@ -216,7 +216,7 @@ def run_one(
     and out/<ident>/error.txt says why. Raises only OSError while writing the reports (a full disk, a
     share gone away: worth another try)."""
     try:
-        checked = judge_dossier(read_dossier(child, pool, ruleset, child.name), ruleset)
+        checked = check_dossier(child, ruleset, pool, child.name)
         checked.report["dossier"]["id"] = ident
     except Exception as exc:  # a bad dossier must not stop the batch
         error = traceback.format_exc()
