@@ -21,6 +21,49 @@ from .errors import Unreadable
 MAX_XML_BYTES = 200 * 1024 * 1024
 _HEADING_STYLE = re.compile(r"^(heading|标题)\s*(\d)$", re.IGNORECASE)
 _TITLE_STYLES = {"title", "标题", "subtitle", "副标题"}
+_BLIP = "{http://schemas.openxmlformats.org/drawingml/2006/main}blip"
+_IMAGEDATA = "{urn:schemas-microsoft-com:vml}imagedata"
+_FALLBACK = "{http://schemas.openxmlformats.org/markup-compatibility/2006}Fallback"
+
+
+def pictures_in(element) -> list:  # type: ignore[no-untyped-def]
+    """The pictures (DrawingML blips, legacy VML image data) under an element, in document order.
+    A picture Word also stores as a fallback for older readers (mc:Fallback) is the same picture and
+    is not counted twice. The seal search numbers a Word file's pictures by this same order."""
+    found = []
+    for node in element.iter(_BLIP, _IMAGEDATA):
+        parent = node.getparent()
+        while parent is not None and parent.tag != _FALLBACK:
+            parent = parent.getparent()
+        if parent is None:
+            found.append(node)
+    return found
+
+
+def _page_break(paragraph: Paragraph) -> tuple[bool, bool]:
+    """(starts a new page, ends with a page break): "page break before" in its own or its style's
+    format, or a page break in its runs before (or after) all of its text."""
+    before = bool(paragraph.paragraph_format.page_break_before)
+    if not before:
+        try:
+            style = paragraph.style
+            before = bool(style is not None and style.paragraph_format.page_break_before)
+        except (KeyError, ValueError, AttributeError):
+            before = False
+    seen_text = False
+    after = False
+    for node in paragraph._p.iter(qn("w:t"), qn("w:br")):
+        if node.tag == qn("w:t"):
+            if (node.text or "").strip():
+                seen_text, after = True, False
+        elif node.get(qn("w:type")) == "page":
+            if seen_text:
+                after = True
+            else:
+                before = True
+    if paragraph._p.pPr is not None and paragraph._p.pPr.find(qn("w:sectPr")) is not None:
+        after = True  # a section break (Word's default kind starts the next section on a new page)
+    return before, after
 
 
 def _check_package(path: Path) -> None:
@@ -88,6 +131,30 @@ def _font_size(paragraph: Paragraph) -> float | None:
     return None
 
 
+def _is_coloured(paragraph: Paragraph) -> bool:
+    """Text in a colour other than black or automatic, in the runs or the paragraph's style."""
+
+    def coloured(font) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            rgb = font.color.rgb if font.color is not None and font.color.type is not None else None
+        except (AttributeError, ValueError, KeyError):
+            return False
+        return rgb is not None and max(rgb) - min(rgb) > 40  # a hue, not a grey
+
+    runs = [r for r in paragraph.runs if r.text.strip()]
+    if runs and all(coloured(r.font) for r in runs):
+        return True
+    try:
+        style = paragraph.style
+        while style is not None:
+            if style.font.color is not None and style.font.color.type is not None:
+                return coloured(style.font)
+            style = style.base_style
+    except (KeyError, ValueError, AttributeError):
+        return False
+    return False
+
+
 def _table_rows(table: Table) -> list[list[str]]:
     rows: list[list[str]] = []
     for row in table.rows:
@@ -127,30 +194,43 @@ def read_docx(path: Path, doc: Document) -> Document:
     except Exception as exc:  # python-docx raises many kinds on malformed packages
         raise Unreadable("corrupt", f"Word 文件已损坏，无法解析（{type(exc).__name__}）") from exc
     blocks: list[Block] = []
+    pictures = 0
+    new_page = False  # the previous paragraph ended with a page break
     for item in items:
         try:
+            figures = len(pictures_in(item._element))
             if isinstance(item, Paragraph):
                 text = item.text.strip()
-                if not text:
-                    continue
-                style = _style_name(item)
-                level = _heading_level(item, style)
-                blocks.append(
-                    Block(
-                        text=text,
-                        kind="heading" if level is not None else "paragraph",
-                        style=style,
-                        heading_level=level,
-                        bold=_is_bold(item),
-                        centered=item.alignment == WD_ALIGN_PARAGRAPH.CENTER,
-                        font_size=_font_size(item),
+                before, after = _page_break(item)
+                if text:
+                    style = _style_name(item)
+                    level = _heading_level(item, style)
+                    blocks.append(
+                        Block(
+                            text=text,
+                            kind="heading" if level is not None else "paragraph",
+                            style=style,
+                            heading_level=level,
+                            bold=_is_bold(item),
+                            centered=item.alignment == WD_ALIGN_PARAGRAPH.CENTER,
+                            font_size=_font_size(item),
+                            color=_is_coloured(item),
+                            page_break=new_page or before,
+                        )
                     )
-                )
+                    new_page = False
+                else:
+                    new_page = new_page or before
+                new_page = new_page or after
             else:
                 rows = _table_rows(item)
                 text = "\n".join("\t".join(c for c in row if c) for row in rows).strip()
                 if text:
-                    blocks.append(Block(text=text, kind="table", rows=rows))
+                    blocks.append(Block(text=text, kind="table", rows=rows, page_break=new_page))
+                    new_page = False
+            # One block per picture (a certificate, a pasted seal): an item of pictures alone is not empty.
+            blocks.extend(Block(text="", kind="figure", picture=pictures + k) for k in range(figures))
+            pictures += figures
         except Exception:  # one malformed paragraph must not lose the rest of the file
             continue
     for i, block in enumerate(blocks):

@@ -59,7 +59,7 @@ def _line_blocks(textpage: pdfium.PdfTextPage, page_no: int, width: float, heigh
         i1 = pdfium_c.FPDFText_GetCharIndexFromTextIndex(raw, last)
         bbox = None
         size = None
-        bold = False
+        bold = color = False
         if i0 >= 0 and i1 >= 0:
             l0, b0, r0, t0 = _charbox(raw, i0)
             l1, b1, r1, t1 = _charbox(raw, i1)
@@ -70,8 +70,19 @@ def _line_blocks(textpage: pdfium.PdfTextPage, page_no: int, width: float, heigh
             if size <= 1.5:  # `1 Tf` scaled by the text matrix: the box height is the real size
                 size = round(t0 - b0, 1)
             bold = pdfium_c.FPDFText_GetFontWeight(raw, i0) >= _BOLD_WEIGHT
-        blocks.append(Block(text=stripped, kind="line", page=page_no, bbox=bbox, font_size=size, bold=bold))
+            color = _coloured(raw, i0)
+        blocks.append(
+            Block(text=stripped, kind="line", page=page_no, bbox=bbox, font_size=size, bold=bold, color=color)
+        )
     return blocks
+
+
+def _coloured(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> bool:
+    """A character filled with a hue (Word's heading styles are often blue), not black or grey."""
+    r, g, b, a = (ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint(), ctypes.c_uint())
+    if not pdfium_c.FPDFText_GetFillColor(raw, index, *(ctypes.byref(v) for v in (r, g, b, a))):
+        return False
+    return max(r.value, g.value, b.value) - min(r.value, g.value, b.value) > 40
 
 
 def _charbox(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> tuple[float, float, float, float]:
@@ -99,10 +110,22 @@ def read_pdf(path: Path, doc: Document) -> Document:
                 doc.pages.append(Page(number=number, width=0, height=0, chars=0, needs_ocr=False))
                 continue
             text = "".join("".join(b.text.split()) for b in lines)
-            reason = ocr_reason(text, page, width * height)
+            # Pictures matter only where there is little text: a certificate, a scan, a photo.
+            cover = (
+                _image_coverage(page) / (width * height) if len(text) < SPARSE_PAGE_CHARS and width * height else 0.0
+            )
+            reason = ocr_reason(text, cover)
             page.close()
             doc.pages.append(
-                Page(number, width, height, chars=len(text), needs_ocr=reason is not None, ocr_reason=reason)
+                Page(
+                    number,
+                    width,
+                    height,
+                    chars=len(text),
+                    needs_ocr=reason is not None,
+                    ocr_reason=reason,
+                    image_cover=round(cover, 3),
+                )
             )
             doc.blocks.extend(lines)
         if doc.pages and page_errors == len(doc.pages):
@@ -149,8 +172,9 @@ class TableJob:
         return self.rel, []
 
 
-def ocr_reason(text: str, page: pdfium.PdfPage, area: float) -> str | None:
-    """Why a page's text layer is not usable (so the page needs OCR), or None when it is."""
+def ocr_reason(text: str, image_cover: float) -> str | None:
+    """Why a page's text layer is not usable (so the page needs OCR), or None when it is.
+    `image_cover`: the share of the page its largest picture covers (measured on sparse pages only)."""
     if len(text) < MIN_PAGE_CHARS:
         return "no_text"
     # A CID font without a usable Unicode map gives unmapped or private-use code points;
@@ -159,7 +183,7 @@ def ocr_reason(text: str, page: pdfium.PdfPage, area: float) -> str | None:
     latin1 = sum(1 for c in text if "\u0080" <= c <= "\u00ff")
     if unusable > 0.2 * len(text) or latin1 > 0.3 * len(text):
         return "garbage"
-    if len(text) < SPARSE_PAGE_CHARS and _image_coverage(page) > 0.6 * area:
+    if len(text) < SPARSE_PAGE_CHARS and image_cover > 0.6:
         return "image_page"  # a few stray characters over a page-sized scan
     return None
 
@@ -172,16 +196,33 @@ def _image_coverage(page: pdfium.PdfPage) -> float:
     return covered
 
 
-def mark_centred(blocks: list[Block]) -> None:
-    """A line is centred when it keeps clear of both margins of the text column and sits in its
-    middle; the column is where most lines start and end (justified body text fills it)."""
+def text_column(blocks: list[Block]) -> tuple[float, float] | None:
+    """The text column's left and right edges: where most lines start and end (justified body text
+    fills it; Chinese text wrapped at any character nearly does)."""
     lefts = Counter(round(b.bbox[0] / 4) * 4 for b in blocks if b.bbox)
     rights = Counter(round(b.bbox[2] / 4) * 4 for b in blocks if b.bbox)
     if not lefts:
+        return None
+    return float(lefts.most_common(1)[0][0]), float(rights.most_common(1)[0][0])
+
+
+def mark_centred(blocks: list[Block]) -> None:
+    """A line is centred when it keeps clear of both margins of the text column by about the same
+    amount. The first line of an indented paragraph keeps clear of the left margin by its indent
+    (two characters) and runs to the right margin, or stops anywhere when the text is ragged: the
+    two gaps differ, and a one-line paragraph's left gap is only the indent."""
+    column = text_column(blocks)
+    if column is None:
         return
-    left, right = lefts.most_common(1)[0][0], rights.most_common(1)[0][0]
-    middle, margin = (left + right) / 2, max(12.0, 0.04 * (right - left))
+    left, right = column
+    tolerance = max(8.0, 0.03 * (right - left))
     for block in blocks:
         if block.bbox:
             x0, _, x1, _ = block.bbox
-            block.centered = x0 >= left + margin and x1 <= right - margin and abs((x0 + x1) / 2 - middle) < margin
+            gap_left, gap_right = x0 - left, right - x1
+            size = block.font_size or 12.0
+            # An indented line (two characters in) that runs to about the right margin is a paragraph's start.
+            indented = 1.5 * size <= gap_left <= 2.8 * size and gap_right < 3.0 * size
+            block.centered = (
+                min(gap_left, gap_right) > 0.5 * size and abs(gap_left - gap_right) < tolerance and not indented
+            )

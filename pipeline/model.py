@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-BlockKind = Literal["heading", "paragraph", "table", "line"]
+BlockKind = Literal["heading", "paragraph", "table", "line", "figure"]
 Severity = Literal["error", "warning", "info"]
 
 
@@ -31,6 +31,9 @@ class Block:
     source: Literal["text", "ocr"] = "text"
     confidence: float | None = None  # OCR confidence of this block
     rows: list[list[str]] | None = None  # table cells, for kind == "table"
+    color: bool = False  # drawn in a colour other than black (Word's heading styles are often blue)
+    page_break: bool = False  # starts a new page (Word: a page break or "page break before")
+    picture: int | None = None  # kind == "figure": the picture's 0-based order in the Word file's body
 
 
 @dataclass(slots=True)
@@ -43,6 +46,7 @@ class Page:
     ocr_reason: str | None = None  # no_text, garbage, image_page, image (an image file)
     ocr_confidence: float | None = None  # mean OCR line score once the page was recognised
     ocr_error: str | None = None
+    image_cover: float = 0.0  # share of the page covered by its largest picture (pages with little text)
 
 
 @dataclass

@@ -1,8 +1,17 @@
 """Split each document into sections that may each be one Art. 6 item.
 
-A bound file holds every item in order: it is split at the headings its 目录 (table of contents)
-lists, or, without a 目录, at the most prominent headings that name an item. Headings less prominent than that level are sub-sections and stay inside their item
-(an introduction's "五、公共服务平台" must not cut the introduction in two).
+The rules follow how applicants make their files:
+- A file with a 目录 whose entries name the items is a bound file. The 目录 is known by its structure
+  (a run of entries with non-decreasing page numbers), whatever its heading says. Each item starts at
+  the top of the page its entry gives: printed page numbers become physical ones through the footers'
+  page numbers, else through the offset that best matches entries to page tops (unnumbered covers).
+  The entry's title found on or next to that page only refines where the item starts.
+- Without a 目录, a separate file is one item, unless no title of its own names an item and one heading
+  format (style, size, colour, weight, centring, numbering) is mostly titles of different items: a bound
+  file without a 目录. An introduction's "五、品牌建设" or "（七）信息化建设" stays inside the introduction.
+- Headings are whole paragraphs: a line with sentence punctuation is never a title; wrapped titles are
+  joined; text with other text beside it on the line (a table's cells) and OCR line heights never make
+  headings; display text on pages with little text (certificates) defines no heading level.
 """
 
 from __future__ import annotations
@@ -10,31 +19,98 @@ from __future__ import annotations
 import itertools
 import re
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from extractors.pdf import text_column
 
 from .model import Block, Document, Section
 from .ruleset import Ruleset
-from .text import TOC_ENTRY, TOC_HEADING, is_page_number, normalize, numbering_level, strip_numbering
+from .text import TOC_HEADING, is_page_number, normalize, numbering_level, page_number, strip_numbering, toc_entry
 
 MAX_TITLE_CHARS = 50
-_SENTENCE_END = ("。", "；", ";", "，", ",", "：", ":")
+TEXT_PAGE_CHARS = 150  # a page with less text, mostly display type or over a picture, is a certificate
+COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
+MOSTLY = 0.6  # share of a heading format's headings that must name items for a file to be bound
+_SENTENCE_PUNCT = re.compile(r"[。；;！!？?]")
+_CLAUSE_END = ("，", ",", "：", ":", "、")
+_LABEL = re.compile(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*")
 _NUMBERING_WEIGHT = {1: 6, 2: 4, 3: 2, 4: 1, 5: 0}
+_ASCII_END = re.compile(r"[A-Za-z0-9]$")
+_ASCII_START = re.compile(r"^[A-Za-z0-9]")
+
+
+@dataclass
+class Unit:
+    """A paragraph as the layout sees it: a Word paragraph or table, or PDF/OCR lines joined (a
+    paragraph's wrapped lines, a title over two lines); `row` when other text shares its line."""
+
+    blocks: list[Block]
+    text: str
+    row: bool = False
+
+    @property
+    def first(self) -> Block:
+        return self.blocks[0]
+
+    @property
+    def index(self) -> int:
+        return self.blocks[0].index
+
+    @property
+    def page(self) -> int | None:
+        return self.blocks[0].page
+
+
+Signature = tuple[object, ...]
+
+
+@dataclass
+class Heading:
+    unit: Unit
+    signature: Signature  # headings formatted alike share it
+    rank: tuple[float, ...]  # higher is more prominent
+    items: set[str]  # the items its text names
+    page_top: bool
+
+
+@dataclass
+class TocEntry:
+    title: str
+    page: int | None  # as printed
+    unit: Unit
+    items: set[str]
+    target: int | None = None  # physical page the entry points at
+    start: int | None = None  # position in Layout.units where its item starts
+    found: str = ""  # how the start was found, for the report and debugging
 
 
 @dataclass
 class Layout:
-    """What the splitter learned about one document, kept for the report and for debugging."""
+    """What the splitter learned about one document; `scripts/sections.py` prints it."""
 
     furniture: set[int]  # block indexes of page numbers and running headers/footers
-    toc: set[int]  # block indexes of the 目录
-    toc_entries: list[str]
-    headings: dict[int, float]  # block index → prominence
+    printed: dict[int, int]  # physical page → the page number printed on it
+    units: list[Unit]
+    toc: list[TocEntry]
+    toc_units: set[int]  # positions in `units` of the 目录 (heading and entries)
+    item_toc: bool  # the 目录's entries name items: it structures the file
+    headings: dict[int, Heading]  # position in `units` → heading
+    display_pages: set[int]  # certificates, covers: no heading level comes from them
+    title: tuple[int, int] | None = None  # positions of the file's own title (first, last unit)
+    decision: str = ""
+    splits: list[int] = field(default_factory=list)
 
 
-def _furniture(doc: Document) -> set[int]:
-    """Page numbers, and running headers/footers repeated at the top or bottom of most pages."""
+# --------------------------------------------------------------------------------------------------
+# Page furniture and units
+# --------------------------------------------------------------------------------------------------
+
+
+def _furniture(doc: Document) -> tuple[set[int], dict[int, int]]:
+    """Page numbers, and running headers/footers repeated at the top or bottom of most pages; and the
+    number printed on each physical page."""
     if doc.pages is None:
-        return set()
+        return set(), {}
     heights = {p.number: p.height for p in doc.pages}
 
     def in_margin(block: Block) -> bool:
@@ -44,7 +120,14 @@ def _furniture(doc: Document) -> set[int]:
         height = heights[block.page or 0]
         return block.bbox[3] < 0.12 * height or block.bbox[1] > 0.88 * height
 
-    skip = {b.index for b in doc.blocks if is_page_number(b.text) and in_margin(b)}
+    skip: set[int] = set()
+    printed: dict[int, int] = {}
+    for block in doc.blocks:
+        if is_page_number(block.text) and in_margin(block):
+            skip.add(block.index)
+            number = page_number(block.text)
+            if number is not None and block.page is not None:
+                printed.setdefault(block.page, number)
     by_page: dict[int, list[Block]] = {}
     for block in doc.blocks:
         if block.index not in skip and block.page is not None:
@@ -59,73 +142,144 @@ def _furniture(doc: Document) -> set[int]:
             for block in blocks[:1] + blocks[-1:]:
                 if normalize(block.text) in repeated:
                     skip.add(block.index)
-    return skip
+    return skip, printed
 
 
-def _toc(blocks: list[Block]) -> tuple[set[int], list[str]]:
-    """The 目录: a 目录 line followed by entries (title … page number, or a Word TOC style)."""
-    for pos, block in enumerate(blocks):
-        if not TOC_HEADING.match(block.text):
-            continue
-        members = {block.index}
-        entries: list[str] = []
-        rest = blocks[pos + 1 :]
-        wrapped = ""
-        for k, following in enumerate(rest):
-            match = TOC_ENTRY.match(following.text)
-            toc_style = (following.style or "").lower().startswith(("toc", "目录"))
-            if match or toc_style:
-                title = match.group("title") if match else following.text
-                entries.append(wrapped + title.strip())
-                members.add(following.index)
-                wrapped = ""
-                continue
-            # An entry wrapped onto a second line: this line, then one that ends in a page number.
-            after = rest[k + 1] if k + 1 < len(rest) else None
-            if entries and after is not None and len(following.text) <= MAX_TITLE_CHARS and TOC_ENTRY.match(after.text):
-                members.add(following.index)
-                wrapped = following.text.strip()
-                continue
-            break
-        if len(entries) >= 2:
-            return members, entries
-    return set(), []
+def _join(a: str, b: str) -> str:
+    return a + (" " if _ASCII_END.search(a) and _ASCII_START.search(b) else "") + b
 
 
-def _body_size(blocks: list[Block]) -> float | None:
-    sizes: Counter[float] = Counter()
+def _same_band(a: Block, b: Block) -> bool:
+    if a.page != b.page or a.bbox is None or b.bbox is None:
+        return False
+    overlap = min(a.bbox[3], b.bbox[3]) - max(a.bbox[1], b.bbox[1])
+    return overlap > 0.5 * min(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
+
+
+def _units(blocks: list[Block], paged: bool) -> list[Unit]:
+    """Word blocks are units as they are. Page lines are first grouped into visual lines (text side by
+    side: table cells, a 目录 row), then a paragraph's wrapped lines and a title's two lines are joined."""
+    if not paged:
+        return [Unit([b], b.text) for b in blocks]
+    rows: list[Unit] = []
     for block in blocks:
-        if block.font_size:
-            sizes[round(block.font_size * 2) / 2] += len(block.text)
+        last = rows[-1] if rows else None
+        if last is not None and block.bbox is not None and any(_same_band(b, block) for b in last.blocks):
+            last.blocks.append(block)
+            last.text = last.text + " " + block.text
+            last.row = True
+        else:
+            rows.append(Unit([block], block.text))
+    column = text_column(blocks)
+    units: list[Unit] = []
+    for row in rows:
+        last = units[-1] if units else None
+        if last is not None and column is not None and (_continues(last, row, column) or _wrapped_title(last, row)):
+            last.blocks.extend(row.blocks)
+            last.text = _join(last.text, row.text)
+        else:
+            units.append(Unit(list(row.blocks), row.text, row.row))
+    return units
+
+
+def _continues(last: Unit, row: Unit, column: tuple[float, float]) -> bool:
+    """A paragraph's line that runs to the right margin goes on in the next line, which starts at the
+    left margin in the same size (on the same page, or at the top of the next)."""
+    a, b = last.blocks[-1], row.first
+    if last.row or row.row or a.bbox is None or b.bbox is None or a.source != b.source:
+        return False
+    size = a.font_size or 12.0
+    if abs((b.font_size or size) - size) > 1.0 or a.bbox[2] < column[1] - 1.5 * size:
+        return False
+    if b.bbox[0] > column[0] + 0.8 * size or _SENTENCE_PUNCT.search(a.text[-1:]):
+        return False
+    entry = toc_entry(a.text)
+    if entry is not None and entry[2]:
+        return False  # a 目录 entry's leaders run to the margin
+    if a.page == b.page:
+        return 0 <= b.bbox[1] - a.bbox[3] < 1.2 * size
+    return b.page == (a.page or 0) + 1
+
+
+def _wrapped_title(last: Unit, row: Unit) -> bool:
+    """A title too long for one line: two lines alike (size, weight, colour), close together, both
+    centred or the first filling the line, neither a sentence, the second not numbered."""
+    a, b = last.blocks[-1], row.first
+    if last.row or row.row or a.bbox is None or b.bbox is None or a.page != b.page or a.source != b.source:
+        return False
+    size = a.font_size or 12.0
+    if abs((b.font_size or 0.0) - size) > 0.5 or a.bold != b.bold or a.color != b.color:
+        return False
+    if not (b.centered and (a.centered or len(last.blocks) == 1)) or not (0 <= b.bbox[1] - a.bbox[3] < 0.9 * size):
+        return False
+    if numbering_level(row.text) is not None or _SENTENCE_PUNCT.search(last.text + row.text):
+        return False
+    return len(normalize(last.text + row.text)) <= MAX_TITLE_CHARS + 20
+
+
+# --------------------------------------------------------------------------------------------------
+# Headings
+# --------------------------------------------------------------------------------------------------
+
+
+def _body_size(units: list[Unit]) -> float | None:
+    sizes: Counter[float] = Counter()
+    for unit in units:
+        for block in unit.blocks:
+            if block.font_size and block.source == "text":
+                sizes[round(block.font_size * 2) / 2] += len(block.text)
     return sizes.most_common(1)[0][0] if sizes else None
 
 
-def _is_heading(block: Block, body: float | None) -> bool:
-    """Whether a block looks like a heading: styled, larger than the body, or a short bold,
-    centred or numbered line that does not end like a sentence."""
-    if block.kind == "table":
+def _display_pages(units: list[Unit], doc: Document, body: float | None) -> set[int]:
+    """Pages with little text that is mostly display type or lies over a picture: certificates,
+    covers, photographed awards. Their big text is no heading level of the file."""
+    chars: Counter[int] = Counter()
+    large: Counter[int] = Counter()
+    for unit in units:
+        for block in unit.blocks:
+            if block.page is None:
+                continue
+            n = len(normalize(block.text))
+            chars[block.page] += n
+            if block.source == "text" and body and (block.font_size or 0) >= body + 4:
+                large[block.page] += n
+    covers = {p.number: p.image_cover for p in doc.pages or []}
+    return {
+        page
+        for page, n in chars.items()
+        if n < TEXT_PAGE_CHARS and (covers.get(page, 0.0) >= 0.3 or 2 * large[page] >= n)
+    }
+
+
+def is_title_text(text: str) -> bool:
+    """Title-length text that is not a sentence or a clause of one."""
+    flat = normalize(text)
+    if not flat or len(flat) > MAX_TITLE_CHARS + 20 or _SENTENCE_PUNCT.search(text):
         return False
-    styled = block.heading_level is not None
-    if not (styled or _bigger(block, body)):
-        # Cheap tests first: most lines are body text and fail them.
-        if block.text.rstrip().endswith(_SENTENCE_END):
-            return False
-        numbered = numbering_level(block.text) is not None
-        if not (block.bold or block.centered or numbered):
-            return False
-        if numbered and not (block.bold or block.centered) and len(normalize(block.text)) > 30:
-            return False
-    text = normalize(block.text)
-    return bool(text) and len(text) <= MAX_TITLE_CHARS * (2 if styled else 1)
+    return not text.rstrip().endswith(_CLAUSE_END)
+
+
+def _is_candidate(unit: Unit, body: float | None) -> bool:
+    block = unit.first
+    if unit.row or block.kind in ("table", "figure") or not is_title_text(unit.text):
+        return False
+    if block.heading_level is not None:
+        return True
+    numbered = numbering_level(unit.text) is not None
+    cues = block.bold or block.centered or block.color or _bigger(block, body)
+    if not cues and not (numbered and len(normalize(unit.text)) <= 30):
+        return False
+    return len(normalize(unit.text)) <= MAX_TITLE_CHARS + (20 if len(unit.blocks) > 1 else 0)
 
 
 def _bigger(block: Block, body: float | None) -> bool:
-    return bool(block.font_size and body and block.font_size >= body + 1.5)
+    # OCR measures line heights roughly: a line a little taller than the rest is no heading.
+    return block.source == "text" and bool(block.font_size and body and block.font_size >= body + 1.5)
 
 
 def _size_tiers(sizes: list[float]) -> dict[float, int]:
-    """Group heading font sizes into tiers: sizes within 12% of a tier's largest are one tier
-    (a long title shrunk from 18 pt to 16.5 pt to fit its line is still an item title)."""
+    """Font sizes within 12% of a tier's largest are one tier (a long title shrunk to fit its line)."""
     tiers: list[list[float]] = []
     for size in sorted(set(sizes), reverse=True):
         if tiers and size >= tiers[-1][0] * 0.88:
@@ -135,34 +289,154 @@ def _size_tiers(sizes: list[float]) -> dict[float, int]:
     return {size: len(tiers) - rank for rank, tier in enumerate(tiers) for size in tier}
 
 
-def _prominence(block: Block, body: float | None, tiers: dict[float, int]) -> float:
-    """Coarse prominence: Word heading style first, then font-size tier; only at body size do
-    centring and numbering (附件1 > 一、 > （一） > 1.) tell headings apart."""
-    if block.heading_level is not None:
-        return 100.0 * (10 - block.heading_level)
-    if _bigger(block, body):
-        return 10.0 * tiers.get(block.font_size or 0.0, 1)
-    level = numbering_level(block.text)
-    return (
-        float(_NUMBERING_WEIGHT.get(level, 0) if level else 0) + (3 if block.centered else 0) + (1 if block.bold else 0)
+def _headings(
+    units: list[Unit], skip: set[int], body: float | None, display_pages: set[int], ruleset: Ruleset
+) -> dict[int, Heading]:
+    positions = [i for i, u in enumerate(units) if i not in skip and _is_candidate(u, body)]
+    tiers = _size_tiers(
+        [
+            units[i].first.font_size or 0.0
+            for i in positions
+            if units[i].first.source == "text" and units[i].page not in display_pages
+        ]
     )
+    first_on_page: dict[int, int] = {}
+    for i, unit in enumerate(units):
+        if i not in skip and unit.page is not None:
+            first_on_page.setdefault(unit.page, i)
+    headings: dict[int, Heading] = {}
+    for i in positions:
+        unit = units[i]
+        block = unit.first
+        level = numbering_level(unit.text)
+        ocr = block.source == "ocr"
+        size = block.font_size or 0.0
+        tier = 0 if ocr or not size else tiers.get(size, 0)
+        styled = block.heading_level
+        centred = any(b.centered for b in unit.blocks)
+        # Larger text is told apart by its size; centring only tells headings at the body's size apart
+        # (a long title filling its line cannot be seen to be centred).
+        signature: Signature = (styled, tier, block.bold, block.color, centred if not tier else None, level, ocr)
+        rank = (
+            10.0 - styled if styled is not None else 0.0,
+            float(tier),
+            float(block.color),
+            float(centred),
+            float(block.bold),
+            float(_NUMBERING_WEIGHT.get(level, 0) if level else 0),
+        )
+        page_top = block.page_break or (unit.page is not None and first_on_page.get(unit.page) == i)
+        items = {r.id for r in ruleset.items_titled(unit.text)}
+        headings[i] = Heading(unit, signature, rank, items, page_top)
+    return headings
 
 
-def analyse(doc: Document) -> Layout:
-    furniture = _furniture(doc)
-    blocks = [b for b in doc.blocks if b.index not in furniture]
-    toc, entries = _toc(blocks)
-    body = _body_size(blocks)
-    candidates = [b for b in blocks if b.index not in toc and _is_heading(b, body)]
-    tiers = _size_tiers([b.font_size for b in candidates if b.font_size and _bigger(b, body)])
-    headings = {b.index: _prominence(b, body, tiers) for b in candidates}
-    return Layout(furniture, toc, entries, headings)
+# --------------------------------------------------------------------------------------------------
+# The 目录
+# --------------------------------------------------------------------------------------------------
+
+
+def _toc_lines(unit: Unit) -> list[tuple[str, int | None, bool]]:
+    """The 目录 entries a unit holds: a line, a Word TOC-style paragraph, or a Word table's rows."""
+    block = unit.first
+    if block.kind == "table" and block.rows:
+        found = []
+        for row in block.rows:
+            cells = [c.strip() for c in row if c and c.strip()]
+            if len(cells) >= 2 and re.fullmatch(r"(第\s*)?\d{1,4}(\s*[-—–~～至]\s*\d{1,4})?\s*页?", cells[-1]):
+                title = max(cells[:-1], key=len)
+                if len(re.findall(r"[\u4e00-\u9fff]", title)) >= 2:
+                    found.append((title, int(re.findall(r"\d+", cells[-1])[0]), False))
+        return found
+    entry = toc_entry(unit.text)
+    if entry is not None:
+        return [entry]
+    if (block.style or "").lower().startswith(("toc", "目录")) and is_title_text(unit.text):
+        return [(unit.text.strip(), None, False)]
+    return []
+
+
+def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[TocEntry], set[int]]:
+    """The first run of 目录 entries near the start whose page numbers never decrease."""
+    pages = len(doc.pages) if doc.pages is not None else None
+    limit_page = max(6, round(0.3 * pages)) if pages else None
+    limit_unit = len(units) if pages else max(40, round(0.4 * len(units)))
+    max_page = (pages + 10) if pages else 999
+    i = 0
+    while i < min(len(units), limit_unit):
+        if limit_page and (units[i].page or 0) > limit_page:
+            break
+        headed = bool(TOC_HEADING.match(units[i].text))
+        if headed:
+            i += 1  # the entries follow the heading; without page numbers they may be bare titles
+        elif not _toc_lines(units[i]):
+            i += 1
+            continue
+        entries: list[TocEntry] = []
+        members: set[int] = set()
+        j = i
+        while j < len(units):
+            # Bare titles only in a list without page numbers, on the heading's page.
+            bare = headed and not any(e.page is not None for e in entries) and units[j].page == units[i].page
+            found = _toc_lines(units[j]) or (_bare_entry(units[j], ruleset) if bare else [])
+            if not found:
+                # A wrapped entry: this line, then one that ends in a page number.
+                if (
+                    entries
+                    and j + 1 < len(units)
+                    and is_title_text(units[j].text)
+                    and len(normalize(units[j].text)) <= MAX_TITLE_CHARS
+                    and _toc_lines(units[j + 1])
+                ):
+                    nxt = _toc_lines(units[j + 1])[0]
+                    units_text = _join(units[j].text.strip(), nxt[0])
+                    entries.append(TocEntry(units_text, nxt[1], units[j + 1], set()))
+                    members.update((j, j + 1))
+                    j += 2
+                    continue
+                break
+            for title, page, _ in found:
+                entries.append(TocEntry(title, page, units[j], set()))
+            members.add(j)
+            j += 1
+        numbers = [e.page for e in entries if e.page is not None]
+        ordered = all(a <= b for a, b in itertools.pairwise(numbers)) and all(n <= max_page for n in numbers)
+        leaders = sum(1 for u in {id(e.unit): e.unit for e in entries}.values() for *_, lead in _toc_lines(u) if lead)
+        for entry in entries:
+            entry.items = {r.id for r in ruleset.items_titled(entry.title)}
+        named = sum(1 for e in entries if e.items)
+        heading = headed
+        enough = (
+            len(entries) >= 2
+            if heading
+            else len(entries) >= 3 and (2 * leaders >= len(entries) or 2 * named >= len(entries))
+        )
+        paged_ok = pages is None or len(numbers) * 3 >= len(entries) * 2
+        if enough and ordered and paged_ok:
+            if heading:
+                members.add(i - 1)
+            return entries, members
+        i = j + 1 if j > i else i + 1
+    return [], set()
+
+
+def _bare_entry(unit: Unit, ruleset: Ruleset) -> list[tuple[str, int | None, bool]]:
+    """Under a 目录 heading, a line that only names an item (a list without page numbers)."""
+    if unit.first.kind in ("table", "figure") or not is_title_text(unit.text):
+        return []
+    named = bool(ruleset.items_titled(unit.text)) or numbering_level(unit.text) is not None
+    return [(unit.text.strip(), None, False)] if named else []
+
+
+def _is_item_toc(entries: list[TocEntry]) -> bool:
+    named = [e for e in entries if e.items]
+    distinct = set().union(*(e.items for e in named)) if named else set()
+    return len(distinct) >= 2 and 2 * len(named) >= len(entries)
 
 
 def _same_title(entry: str, text: str) -> bool:
-    """Whether a body line is the heading a 目录 entry points at. Body titles often add the
-    cluster's name (`临朐县铝型材加工特色产业集群发展情况简介` for `二、特色产业集群发展情况简介`), and a long
-    title may wrap, its first line a prefix of the entry."""
+    """Whether a body line is the heading a 目录 entry points at. Body titles often add the cluster's
+    name, and a long title may wrap, its first line a prefix of the entry."""
     a, b = normalize(strip_numbering(entry)), normalize(strip_numbering(text))
     if not a or not b:
         return False
@@ -172,122 +446,277 @@ def _same_title(entry: str, text: str) -> bool:
     return len(shorter) >= 4 and len(shorter) >= len(longer) // 3 and (shorter in longer or a.startswith(b))
 
 
-def _toc_splits(blocks: list[Block], layout: Layout, ruleset: Ruleset) -> list[int]:
-    after_toc = max(layout.toc)
-    # Title-length lines after the 目录, each normalised and matched against the items once.
-    lines = [
-        (b, normalize(b.text), {r.id for r in ruleset.items_titled(b.text)} if b.index in layout.headings else set())
-        for b in blocks
-        if b.index > after_toc and len(b.text) <= MAX_TITLE_CHARS * 2
-    ]
-    splits: list[int] = []
-    position = 0
-    for entry in layout.toc_entries:
-        entry_norm = normalize(entry)
-        entry_items = {r.id for r in ruleset.items_titled(entry)}
-        for offset, (block, norm, items) in enumerate(lines[position:]):
-            heading = block.index in layout.headings
-            if (entry_items & items) or (heading and _same_title(entry, block.text)) or norm == entry_norm:
-                splits.append(block.index)
-                position += offset + 1
-                break
-    return splits
+def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None) -> bool:
+    if not is_title_text(unit.text):
+        return False
+    if _same_title(entry.title, unit.text):
+        return True
+    return heading is not None and bool(entry.items & heading.items)
 
 
-def _fill_toc_gaps(splits: list[int], layout: Layout, doc: Document, ruleset: Ruleset) -> list[int]:
-    """A 目录 entry that found no heading, or a 目录 that lost an entry (OCR dropped the line, the
-    title was reworded): an item the found titles do not cover takes its first heading that names it, at least as prominent as the
-    least prominent title the 目录 found."""
-    by_index = {b.index: b for b in doc.blocks}
-    covered = {r.id for i in splits for r in ruleset.items_titled(by_index[i].text)}
-    floor = min((layout.headings[i] for i in splits if i in layout.headings), default=0.0)
-    added: dict[str, int] = {}
-    for index, prominence in sorted(layout.headings.items()):
-        if index <= max(layout.toc) or prominence < floor:
+def _page_tops(units: list[Unit], skip: set[int]) -> dict[int, list[int]]:
+    """Positions of the first three units of each page (after furniture)."""
+    tops: dict[int, list[int]] = {}
+    for i, unit in enumerate(units):
+        if i in skip or unit.page is None:
             continue
-        for rule in ruleset.items_titled(by_index[index].text):
-            if rule.id not in covered and rule.id not in added:
-                added[rule.id] = index
-    return sorted(set(splits) | set(added.values()))
+        top = tops.setdefault(unit.page, [])
+        if len(top) < 3:
+            top.append(i)
+    return tops
 
 
-def _heading_splits(layout: Layout, doc: Document, ruleset: Ruleset) -> list[int]:
-    by_index = {b.index: b for b in doc.blocks}
-    titled = {i: p for i, p in layout.headings.items() if ruleset.items_titled(by_index[i].text)}
-    if not titled:
-        return []
-    # Item titles are the most prominent headings that name an item; a less prominent heading
-    # that names one ("五、公共服务平台" inside the introduction) is a sub-section.
-    level = max(titled.values())
-    return sorted(i for i, p in layout.headings.items() if p > level or (p == level and i in titled))
+def _offset(entries: list[TocEntry], layout: Layout, first_after: int, pages: int) -> tuple[int, str]:
+    """Physical minus printed page number: from the footers' page numbers when they agree, else the
+    offset that puts most entries' titles at their page's top, else the first item right after the 目录."""
+    numbered = [e for e in entries if e.page is not None]
+    d0 = first_after - numbered[0].page if numbered and numbered[0].page is not None else 0
+    if len(layout.printed) >= 2:
+        offsets = Counter(physical - printed for physical, printed in layout.printed.items() if physical >= first_after)
+        if offsets:
+            best, count = offsets.most_common(1)[0]
+            if count * 2 >= sum(offsets.values()):
+                return best, "页脚页码"
+    tops = _page_tops(layout.units, layout.toc_units | set())
+    scores: Counter[int] = Counter()
+    for d in range(-3, 16):
+        for entry in numbered:
+            page = (entry.page or 0) + d
+            if first_after <= page <= pages and any(
+                _matches_entry(entry, layout.units[i], layout.headings.get(i)) for i in tops.get(page, [])
+            ):
+                scores[d] += 1
+    if scores:
+        top = max(scores.values())
+        best = min((d for d, n in scores.items() if n == top), key=lambda d: abs(d - d0))
+        return best, f"目录标题与页首对照（{top}/{len(numbered)} 项）"
+    return d0, "目录后第一页"
 
 
-def _first_title(blocks: list[Block], layout: Layout, ruleset: Ruleset) -> tuple[Block | None, str, list[Block]]:
-    """A whole file's own title: the first heading near the top that names an item, else its first
-    heading near the top, else a short first line. Also returns bare labels above it (`附件2`),
-    which belong to the title, not the body."""
-    top = blocks[:3]
-    named = [b for b in top if b.index in layout.headings and ruleset.items_titled(b.text)]
-    headed = [b for b in top if b.index in layout.headings]
-    for block in named[:1] or headed[:1]:
-        labels = [b for b in top if b.index < block.index and _is_label(b.text)]
-        return block, "heading", labels
-    first = blocks[0] if blocks else None
-    if (
-        first is not None
-        and len(normalize(first.text)) <= MAX_TITLE_CHARS
-        and not first.text.rstrip().endswith(_SENTENCE_END)
-        and first.kind != "table"
-    ):
-        return first, "first_line", []
-    return None, "file_name", []
+def _toc_starts_paged(layout: Layout, doc: Document) -> None:
+    pages = len(doc.pages or [])
+    toc_last = max((layout.units[i].page or 0) for i in layout.toc_units)
+    first_after = min(pages, toc_last + 1)
+    offset, how = _offset(layout.toc, layout, first_after, pages)
+    layout.decision = f"目录（{len(layout.toc)} 项），页码偏移 {offset:+d}（{how}）"
+    on_page: dict[int, list[int]] = {}
+    for i, unit in enumerate(layout.units):
+        if i not in layout.toc_units and unit.page is not None:
+            on_page.setdefault(unit.page, []).append(i)
+    previous = max(layout.toc_units)
+    for entry in layout.toc:
+        if entry.page is None:
+            continue
+        target = min(pages, max(first_after, entry.page + offset))
+        entry.target = target
+        window = [p for p in (target, target + 1, target - 1) if first_after <= p <= pages]
+        found = None
+        for page in window:
+            for i in on_page.get(page, []):
+                if i > previous and _matches_entry(entry, layout.units[i], layout.headings.get(i)):
+                    found = i
+                    break
+            if found is not None:
+                break
+        if found is not None:
+            entry.start, entry.found = found, f"第{layout.units[found].page}页标题"
+        else:
+            top = [i for i in on_page.get(target, []) if i > previous]
+            if not top or top[0] != on_page.get(target, [None])[0]:
+                entry.found = f"第{target}页未找到标题，且该页已属上一项"
+                continue
+            entry.start, entry.found = top[0], f"第{target}页页首"
+        previous = entry.start
 
 
-def _is_label(text: str) -> bool:
-    """`附件2`, `附件：`, `附表 1`: a label above a title, not a title of its own."""
-    return bool(re.fullmatch(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*", text))
+def _toc_starts_by_title(layout: Layout) -> None:
+    """A file without pages (Word): each entry's title found in order after the 目录."""
+    layout.decision = f"目录（{len(layout.toc)} 项），按标题对照"
+    previous = max(layout.toc_units)
+    for entry in layout.toc:
+        for i in range(previous + 1, len(layout.units)):
+            heading = layout.headings.get(i)
+            unit = layout.units[i]
+            exact = normalize(unit.text) == normalize(entry.title)
+            if exact or (heading is not None and _matches_entry(entry, unit, heading)):
+                entry.start, entry.found, previous = i, "标题", i
+                break
+        else:
+            entry.found = "正文中未找到标题"
+
+
+def _fill_toc_gaps(layout: Layout) -> None:
+    """An item the 目录 does not list (an entry lost to OCR, a title reworded) starts at a heading that
+    names it and is formatted like the titles the 目录 found."""
+    starts = {e.start for e in layout.toc if e.start is not None}
+    covered = set().union(*(e.items for e in layout.toc)) if layout.toc else set()
+    formats = {layout.headings[i].signature for i in starts if i in layout.headings}
+    added: dict[str, int] = {}
+    for i, heading in sorted(layout.headings.items()):
+        if i <= max(layout.toc_units) or heading.signature not in formats or i in starts:
+            continue
+        for item in sorted(heading.items - covered):
+            added.setdefault(item, i)
+    layout.splits = sorted(starts | set(added.values()))
+
+
+# --------------------------------------------------------------------------------------------------
+# Without a 目录
+# --------------------------------------------------------------------------------------------------
+
+
+def _file_title(layout: Layout) -> tuple[int, int] | None:
+    """The file's own title as a range of units [first, last]: among its first units (labels such as
+    附件2 skipped), the first title-like one, with the centred title-like lines right below it (a title
+    over two paragraphs, a year range). None when the first heading is formatted like other headings
+    (a bound file's first item title) or the file starts with body text."""
+    units = layout.units
+    for i, unit in enumerate(units[:4]):
+        if i in layout.toc_units or _LABEL.fullmatch(unit.text):
+            continue
+        heading = layout.headings.get(i)
+        if _shares_format(layout, i):
+            return None
+        if heading is None and not (is_title_text(unit.text) and len(normalize(unit.text)) <= MAX_TITLE_CHARS):
+            return None
+        last = i
+        while (
+            last + 1 < min(len(units), i + 3)
+            and units[last + 1].first.kind not in ("table", "figure")
+            and any(b.centered for b in units[last + 1].blocks)
+            and is_title_text(units[last + 1].text)
+            and numbering_level(units[last + 1].text) is None
+            and not _shares_format(layout, last + 1)
+        ):
+            last += 1
+        return i, last
+    return None
+
+
+def _shares_format(layout: Layout, i: int) -> bool:
+    heading = layout.headings.get(i)
+    return heading is not None and any(h.signature == heading.signature for j, h in layout.headings.items() if j != i)
+
+
+def _title_text(layout: Layout) -> str:
+    assert layout.title is not None
+    first, last = layout.title
+    text = ""
+    for unit in layout.units[first : last + 1]:
+        text = _join(text, unit.text.strip())
+    return text
+
+
+def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
+    """Split a file without a 目录 only where one heading format is mostly titles of different items."""
+    title = set(range(layout.title[0], layout.title[1] + 1)) if layout.title else set()
+    if layout.title is not None and ruleset.items_titled(_title_text(layout)):
+        layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
+        return
+    groups: dict[Signature, list[int]] = {}
+    for i, heading in layout.headings.items():
+        if i in title or heading.unit.page in layout.display_pages:
+            continue
+        groups.setdefault(heading.signature, []).append(i)
+    best: tuple[tuple[float, ...], Signature] | None = None
+    for signature, members in groups.items():
+        named = [i for i in members if layout.headings[i].items]
+        distinct = set().union(*(layout.headings[i].items for i in named)) if named else set()
+        if len(distinct) < 2 or len(named) < MOSTLY * len(members):
+            continue
+        tops = sum(1 for i in members if layout.headings[i].page_top) / len(members)
+        score = (len(named) / len(members) + len(distinct) / len(named) + 0.5 * tops, *layout.headings[members[0]].rank)
+        if best is None or score > best[0]:
+            best = (score, signature)
+    if best is None:
+        layout.decision = "单独文件，无目录，标题格式中没有以不同材料名称为主的一级"
+        return
+    signature = best[1]
+    # Pages with little text were left out of the choice; a separator page titled alike still counts.
+    layout.splits = sorted(
+        i
+        for i, h in layout.headings.items()
+        if h.signature == signature and i not in title and (h.unit.page not in layout.display_pages or h.items)
+    )
+    layout.decision = f"无目录，按同一格式的材料标题拆分（{len(layout.splits)} 处）"
+
+
+# --------------------------------------------------------------------------------------------------
+# Sections
+# --------------------------------------------------------------------------------------------------
+
+
+def analyse(doc: Document, ruleset: Ruleset) -> Layout:
+    furniture, printed = _furniture(doc)
+    blocks = [b for b in doc.blocks if b.index not in furniture]
+    paged = doc.pages is not None
+    units = _units(blocks, paged)
+    layout = Layout(furniture, printed, units, [], set(), False, {}, set())
+    layout.toc, layout.toc_units = _find_toc(units, doc, ruleset)
+    body = _body_size(units)
+    layout.display_pages = _display_pages(units, doc, body) if paged else set()
+    layout.headings = _headings(units, layout.toc_units, body, layout.display_pages, ruleset)
+    layout.item_toc = bool(layout.toc) and _is_item_toc(layout.toc)
+    layout.title = _file_title(layout)
+    if layout.item_toc:
+        if paged and any(e.page is not None for e in layout.toc):
+            _toc_starts_paged(layout, doc)
+        else:
+            _toc_starts_by_title(layout)
+        _fill_toc_gaps(layout)
+    else:
+        _bound_headings(layout, ruleset)
+    return layout
 
 
 def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
-    """The document's sections in order; a preamble (cover, 目录) becomes a section of its own."""
+    """The document's sections in order; a bound file's cover and 目录 become a preamble."""
     if not doc.blocks:
-        return [Section(doc, _file_title(doc), "file_name", [], role="whole")]
-    layout = analyse(doc)
-    blocks = [b for b in doc.blocks if b.index not in layout.furniture]
-    splits: list[int] = []
-    source = "heading"
-    if layout.toc:
-        splits = _toc_splits(blocks, layout, ruleset)
-        source = "toc"
-    if len(splits) < 2:
-        splits = _heading_splits(layout, doc, ruleset)
-        source = "heading"
-    else:
-        splits = _fill_toc_gaps(splits, layout, doc, ruleset)
-    if not splits or (len(splits) == 1 and blocks[0].index == splits[0]):
-        title_block, title_source, labels = _first_title(blocks, layout, ruleset)
-        body = [b for b in blocks if b is not title_block and b not in labels and b.index not in layout.toc]
-        title = title_block.text if title_block else _file_title(doc)
-        page = title_block.page if title_block else None
-        return [Section(doc, title, title_source, body, role="whole", title_page=page)]
+        return [Section(doc, _file_name(doc), "file_name", [], role="whole")]
+    layout = analyse(doc, ruleset)
+    units = layout.units
+    if not layout.splits:
+        return [_whole(doc, layout)]
     sections: list[Section] = []
-    by_index = {b.index: b for b in blocks}
-    bounds = [*splits, None]
-    preamble = [b for b in blocks if b.index < splits[0]]
-    if preamble:
-        title_block, title_source, _ = _first_title(preamble, layout, ruleset)
-        title = title_block.text if title_block else "封面及目录" if layout.toc else _file_title(doc)
-        body = [b for b in preamble if b is not title_block]
-        page = title_block.page if title_block else None
-        sections.append(Section(doc, title, title_source, body, role="preamble", title_page=page))
+    starts = {e.start: e for e in layout.toc if e.start is not None}
+    head = [u for i, u in enumerate(units[: layout.splits[0]]) if i not in layout.toc_units]
+    head_blocks = [b for u in head for b in u.blocks]
+    if head_blocks:
+        chars = sum(len(normalize(u.text)) for u in head)
+        title = head[0].text if head else "封面"
+        role = "preamble" if chars < COVER_CHARS or layout.item_toc else "item"
+        sections.append(Section(doc, title[:60], "first_line", head_blocks, role=role, title_page=head[0].page))
+    bounds = [*layout.splits, len(units)]
     for start, end in itertools.pairwise(bounds):
-        assert start is not None
-        body = [b for b in blocks if b.index > start and (end is None or b.index < end)]
-        head = by_index[start]
-        sections.append(Section(doc, head.text, source, body, role="item", title_page=head.page))
+        first = units[start]
+        entry = starts.get(start)
+        titled = start in layout.headings or (entry is not None and _same_title(entry.title, first.text))
+        body = [b for u in units[start + 1 if titled else start : end] for b in u.blocks]
+        if entry is not None:
+            title = entry.title if not titled or not ruleset.items_titled(first.text) else first.text
+            source = "toc"
+        else:
+            title, source = first.text, "heading"
+        sections.append(Section(doc, title, source, body, role="item", title_page=first.page))
     return sections
 
 
-def _file_title(doc: Document) -> str:
+def _whole(doc: Document, layout: Layout) -> Section:
+    """The whole file as one section: its title (with the lines above it: a label, a cluster name) is
+    not part of the body."""
+    units = layout.units
+    skip = set(layout.toc_units)
+    if layout.title is not None:
+        first, last = layout.title
+        skip.update(range(last + 1))
+        text, page = _title_text(layout), units[first].page
+        source = "heading" if any(i in layout.headings for i in range(first, last + 1)) else "first_line"
+    else:
+        text, source, page = _file_name(doc), "file_name", None
+    body = [b for i, u in enumerate(units) if i not in skip for b in u.blocks]
+    return Section(doc, text, source, body, role="whole", title_page=page)  # type: ignore[arg-type]
+
+
+def _file_name(doc: Document) -> str:
     name = doc.path.rsplit("/", 1)[-1]
     return name.rsplit(".", 1)[0] if "." in name else name

@@ -75,7 +75,34 @@ def is_page_number(line: str) -> bool:
     return bool(_PAGE_NUMBER.match(line))
 
 
-# A table-of-contents entry: a title followed by leader dots and a page number (OCR may lose the
-# number, so leaders alone end an entry too).
+def page_number(line: str) -> int | None:
+    """The number a page-number line prints (`- 3 -` → 3, `第3页 共12页` → 3), else None."""
+    if not _PAGE_NUMBER.match(line):
+        return None
+    digits = re.search(r"\d{1,4}", line)
+    return int(digits.group()) if digits else None
+
+
+# A table-of-contents entry: a title, then leader dots (or a tab, or just a space) and a page number,
+# perhaps `第3页`, `P3` or a range `3-5`. OCR may lose the number, so leaders alone end an entry too.
+_TOC_PAGE = r"(?:第\s*|[Pp]\.?\s*)?(?P<page>\d{1,4})(?:\s*页)?(?:\s*[-—–~～至]\s*\d{1,4}\s*页?)?"
+_TOC_LEADERS = re.compile(rf"^(?P<title>.*?[^\s.．·…_—\-－])\s*(?:[.．·…_—\-－]{{2,}}|\t)\s*{_TOC_PAGE}\s*$")
+_TOC_SPACED = re.compile(rf"^(?P<title>.*?[^\s\d])[\s\u3000]+{_TOC_PAGE}\s*$")
+_TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)[.．·…_]{3,}\s*$")
 TOC_ENTRY = re.compile(r"^(?P<title>.+?)(?:[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})|[.．·…_]{2,})\s*$")
-TOC_HEADING = re.compile(r"^\s*目\s*录\s*$")
+TOC_HEADING = re.compile(r"^\s*(?:[^\s]{0,8}(?:目\s*录|清\s*单))\s*[：:]?\s*$")
+_SERIAL = re.compile(r"^\s*\d{1,2}(?:\s+|[.、．]\s*)(?=\D)")
+
+
+def toc_entry(line: str) -> tuple[str, int | None, bool] | None:
+    """(title, printed page or None, drawn with leaders) when `line` reads as a 目录 entry."""
+    text = line.strip()
+    for pattern, leaders in ((_TOC_LEADERS, True), (_TOC_SPACED, False), (_TOC_LEADERS_ONLY, True)):
+        match = pattern.match(text)
+        if match:
+            title = _SERIAL.sub("", match.group("title")).strip()
+            if len(re.findall(r"[\u4e00-\u9fff]", title)) < 2 or title.endswith(("。", "；", "，", "：", ":")):
+                return None
+            page = match.groupdict().get("page")
+            return title, int(page) if page else None, leaders
+    return None
