@@ -16,6 +16,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from pipeline.model import Block, Document, Page
+from pipeline.text import is_page_number
 
 from .errors import Unreadable
 
@@ -132,7 +133,7 @@ def read_pdf(path: Path, doc: Document) -> Document:
             raise Unreadable("corrupt", "PDF 的所有页面均无法解析")
     finally:
         pdf.close()
-    mark_centred(doc.blocks)
+    mark_centred(doc.blocks, {p.number: p.width for p in doc.pages})
     for i, block in enumerate(doc.blocks):
         block.index = i
     return doc
@@ -176,7 +177,10 @@ def ocr_reason(text: str, image_cover: float) -> str | None:
     """Why a page's text layer is not usable (so the page needs OCR), or None when it is.
     `image_cover`: the share of the page its largest picture covers (measured on sparse pages only)."""
     if len(text) < MIN_PAGE_CHARS:
-        return "no_text"
+        # A few words and no picture: a cover or a separator page, read as it is. No text at all (or a
+        # page number alone) may be text drawn as outlines, and a picture may be a scan: read by OCR.
+        words = text if not is_page_number(text) else ""
+        return "no_text" if not words or image_cover >= 0.05 else None
     # A CID font without a usable Unicode map gives unmapped or private-use code points;
     # GBK bytes read as Latin-1 give mojibake in U+0080–U+00FF.
     unusable = sum(1 for c in text if c == "\ufffd" or "\ue000" <= c <= "\uf8ff" or c < " ")
@@ -196,28 +200,36 @@ def _image_coverage(page: pdfium.PdfPage) -> float:
     return covered
 
 
-def text_column(blocks: list[Block]) -> tuple[float, float] | None:
-    """The text column's left and right edges: where most lines start and end (justified body text
-    fills it; Chinese text wrapped at any character nearly does)."""
+def text_column(blocks: list[Block], widths: dict[int, float] | None = None) -> dict[int | None, tuple[float, float]]:
+    """Each page's text column, left and right edge. The left edge is where paragraphs' wrapped lines
+    start (the leftmost edge several lines share; first lines are indented); the right edge mirrors it
+    on the page (Word's and 公文 margins are about symmetric), or, without the page's width, is where
+    most lines end (justified text fills the line)."""
     lefts = Counter(round(b.bbox[0] / 4) * 4 for b in blocks if b.bbox)
-    rights = Counter(round(b.bbox[2] / 4) * 4 for b in blocks if b.bbox)
     if not lefts:
-        return None
-    return float(lefts.most_common(1)[0][0]), float(rights.most_common(1)[0][0])
+        return {}
+    shared = [x for x, n in lefts.items() if n >= max(2, 0.05 * sum(lefts.values()))]
+    left = float(min(shared) if shared else min(lefts))
+    rights = Counter(round(b.bbox[2] / 4) * 4 for b in blocks if b.bbox)
+    fallback = float(rights.most_common(1)[0][0])
+    columns: dict[int | None, tuple[float, float]] = {None: (left, fallback)}
+    for page, width in (widths or {}).items():
+        if width > 2 * left:
+            columns[page] = (left, width - left)
+    return columns
 
 
-def mark_centred(blocks: list[Block]) -> None:
+def mark_centred(blocks: list[Block], widths: dict[int, float] | None = None) -> None:
     """A line is centred when it keeps clear of both margins of the text column by about the same
     amount. The first line of an indented paragraph keeps clear of the left margin by its indent
-    (two characters) and runs to the right margin, or stops anywhere when the text is ragged: the
-    two gaps differ, and a one-line paragraph's left gap is only the indent."""
-    column = text_column(blocks)
-    if column is None:
+    (two characters) and runs to the right margin, or stops anywhere when the text is ragged."""
+    columns = text_column(blocks, widths)
+    if not columns:
         return
-    left, right = column
-    tolerance = max(8.0, 0.03 * (right - left))
     for block in blocks:
         if block.bbox:
+            left, right = columns.get(block.page, columns[None])
+            tolerance = max(8.0, 0.03 * (right - left))
             x0, _, x1, _ = block.bbox
             gap_left, gap_right = x0 - left, right - x1
             size = block.font_size or 12.0

@@ -9,7 +9,7 @@ from typing import Any
 
 from .dossier import dossier_id
 from .intake import is_junk
-from .reports import write_summary
+from .reports import review_count, verdict_text, write_summary
 from .ruleset import Ruleset
 from .runner import Outcome, SharedPool, run_one
 
@@ -28,12 +28,10 @@ def dossiers_in(inbox: Path) -> list[tuple[str, Path]]:
 
 def summary_line(report: dict[str, Any]) -> str:
     """One line a clerk reads on the terminal: the verdict, the counts, what is missing."""
-    verdicts = {"complete": "材料齐全", "incomplete": "材料不齐全，需补正"}
     counts = report["counts"]
     missing = [i["title"] for i in report["items"] if i["required"] and not i["present"]]
-    line = (
-        f"{report['dossier']['id']}：{verdicts[report['verdict']]}（错误 {counts['error']}，提醒 {counts['warning']}）"
-    )
+    verdict = verdict_text(report["verdict"], review_count(report))
+    line = f"{report['dossier']['id']}：{verdict}（错误 {counts['error']}，提醒 {counts['warning']}）"
     if missing:
         line += "；缺少：" + "、".join(missing)
     return line

@@ -70,12 +70,22 @@ def _seal(rule: ItemRule, candidates: list[Candidate], result: ItemResult) -> No
     checked: list[str] = []
     for candidate in candidates:
         doc, pages = candidate.section.document, candidate.section.pages
+        # A Word file's pictures are known by their order: only those inside this section count (a
+        # certificate's seal elsewhere in a bound Word file is not the declaration's).
+        pictures = {b.picture for b in candidate.section.blocks if b.kind == "figure"}
 
-        def inside(page: int | None, pages: list[int] | None = pages) -> bool:
-            return page is None or pages is None or pages[0] <= page <= pages[1]
+        def inside(mark: SealMark, pages: list[int] | None = pages, pictures: set[int | None] = pictures) -> bool:
+            picture = getattr(mark, "picture", None)
+            if mark.page is None:
+                return picture is None or picture in pictures
+            return pages is None or pages[0] <= mark.page <= pages[1]
 
-        checked += [f"{doc.path}" + (f" 第{p}页" if p else "") for p in doc.seal_checked if inside(p or None)]
-        marks += [(doc.path, mark) for mark in doc.seals if inside(mark.page)]
+        checked += [
+            f"{doc.path}" + (f" 第{p}页" if p else "")
+            for p in doc.seal_checked
+            if p == 0 or pages is None or pages[0] <= p <= pages[1]
+        ]
+        marks += [(doc.path, mark) for mark in doc.seals if inside(mark)]
     where = result.locations[0] if result.locations else None
     if marks:
         path, best = max(marks, key=lambda pm: pm[1].score)
@@ -146,7 +156,7 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
     _ocr_quality(rule, candidates, ruleset, result)
     if rule.needs_seal:
         _seal(rule, candidates, result)
-    if words < ruleset.identification.empty_body_words:
+    if words < ruleset.identification.empty_body_words and not _pictures(candidates):
         failed = [p.ocr_error for c in candidates for p in c.section.document.pages or [] if p.ocr_error]
         why = f"（{failed[0]}）" if failed else ""
         result.findings.append(
@@ -161,13 +171,42 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
         result.findings.append(
             finding(
                 "LOW_CONFIDENCE",
-                f"{rule.title}的识别把握不大（置信度 {result.confidence:.2f}），请人工确认："
+                f"{rule.title}的识别把握不大（置信度 {result.confidence:.2f}），请人工核对："
+                + "；".join(c.section.label() for c in candidates),
+                item=rule.id,
+                location=where,
+            )
+        )
+    elif all(c.rival and rule.id not in c.titled for c in candidates):
+        # Nothing names the item, and what was taken for it reads almost as well as another item.
+        rivals = "、".join(sorted({ruleset.item(c.rival).title for c in candidates if c.rival}))
+        result.findings.append(
+            finding(
+                "LOW_CONFIDENCE",
+                f"{rule.title}未见标题，所取内容也像{rivals}，请人工核对："
                 + "；".join(c.section.label() for c in candidates),
                 item=rule.id,
                 location=where,
             )
         )
     return result
+
+
+def _pictures(candidates: list[Candidate]) -> int:
+    """Pictures in the item: a Word file's pictures, a PDF's pages that are mostly a picture or a scan
+    (certificates, photographed awards). An item of pictures alone is not empty."""
+    count = 0
+    for candidate in candidates:
+        section = candidate.section
+        count += sum(1 for b in section.blocks if b.kind == "figure")
+        span = section.pages
+        if span is not None:
+            count += sum(
+                1
+                for page in section.document.pages or []
+                if span[0] <= page.number <= span[1] and (page.image_cover >= 0.3 or page.ocr_reason == "image")
+            )
+    return count
 
 
 def file_findings(docs: list[Document], duplicates: dict[str, str]) -> list[Finding]:

@@ -275,4 +275,6 @@ def build_report(
         "items": [item.as_dict() for item in items],
         "findings": [f.as_dict() for f in findings],
         "counts": counts,
+        # CONTRACT.md: a complete dossier with doubts reads "材料齐全，N 项请人工核对".
+        "review_count": sum(1 for f in findings if f.code == "LOW_CONFIDENCE"),
     }

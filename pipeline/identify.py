@@ -37,6 +37,8 @@ class Candidate:
     scores: dict[str, float] = field(default_factory=dict)
     evidence: dict[str, list[str]] = field(default_factory=dict)  # item → what supported it
     item: str | None = None
+    titled: set[str] = field(default_factory=set)  # items its title or file name names
+    rival: str | None = None  # another item it scores nearly as well for: a doubt to state
 
     @property
     def confidence(self) -> float:
@@ -51,6 +53,7 @@ def _content_scores(text: str, ruleset: Ruleset, segmenter: Segmenter) -> dict[s
         if len(text) > CONTENT_SAMPLE
         else text
     )
+    sample = ruleset.mask(sample)  # 工业和信息化局 says nothing about informatization
     chars = len(normalize(sample))
     if chars < MIN_CONTENT_CHARS:
         return {}
@@ -78,6 +81,7 @@ def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> C
     if section.role == "whole":
         name_items = {r.id for r in ruleset.items_titled(_file_stem(section.document.path))}
     content = _content_scores(section.body_text, ruleset, segmenter) if section.role != "preamble" else {}
+    candidate.titled = title_items | name_items
     for rule in ruleset.items:
         title = TITLE_WEIGHT if rule.id in title_items else FILE_NAME_WEIGHT if rule.id in name_items else 0.0
         cue = CONTENT_WEIGHT * content.get(rule.id, 0.0)
@@ -113,19 +117,27 @@ def add_evidence(candidate: Candidate, evidence: list[Evidence]) -> None:
         candidate.evidence.setdefault(item_id, []).append(f"证明材料清单 {score:.2f}")
 
 
+RIVAL_MARGIN = 0.1  # a second item scoring this close to the first makes the choice a doubt
+
+
 def assign(candidates: list[Candidate], ruleset: Ruleset) -> dict[str, list[Candidate]]:
     """Choose each section's item over the whole dossier; returns item id → its sections."""
     threshold = ruleset.identification.present_threshold
     by_item: dict[str, list[Candidate]] = {rule.id: [] for rule in ruleset.items}
     for candidate in candidates:
-        if not candidate.scores:
+        if not candidate.scores or candidate.section.role == "preamble":
             continue
-        best = max(candidate.scores, key=lambda item: candidate.scores[item])
+        ranked = sorted(candidate.scores, key=lambda item: -candidate.scores[item])
+        best = ranked[0]
         if candidate.scores[best] >= threshold:
             candidate.item = best
             by_item[best].append(candidate)
-    # A required item still missing may take a section from an item that has several, or an
-    # unassigned one, when that section scores above the threshold for it.
+            second = ranked[1] if len(ranked) > 1 else None
+            if second and candidate.scores[second] >= max(threshold, candidate.scores[best] - RIVAL_MARGIN):
+                candidate.rival = second
+    # A required item still missing may take a section no title claims for another item: an untitled
+    # section of an item found several times, or one left unassigned. A section whose title or file
+    # name names its item stays with it (an item missing is missing, not a piece of another's file).
     for rule in ruleset.items:
         if by_item[rule.id] or not rule.required:
             continue
@@ -134,12 +146,13 @@ def assign(candidates: list[Candidate], ruleset: Ruleset) -> dict[str, list[Cand
             for c in candidates
             if c.scores.get(rule.id, 0.0) >= threshold
             and c.section.role != "preamble"
-            and (c.item is None or len(by_item[c.item]) > 1)
+            and (c.item is None or (len(by_item[c.item]) > 1 and c.item not in c.titled))
         ]
         if spare:
             chosen = max(spare, key=lambda c: c.scores[rule.id])
             if chosen.item is not None:
                 by_item[chosen.item].remove(chosen)
+            chosen.rival = chosen.item
             chosen.item = rule.id
             by_item[rule.id].append(chosen)
     return by_item

@@ -25,7 +25,9 @@ __all__ = [
     "failed_row",
     "render_html",
     "render_markdown",
+    "review_count",
     "summary_row",
+    "verdict_text",
     "write_docx",
     "write_reports",
     "write_summary",
@@ -43,6 +45,28 @@ ItemState = Literal["present", "missing", "defective", "absent_optional"]
 
 VERDICT_TEXT: dict[str, str] = {"complete": "材料齐全", "incomplete": "材料不齐全，需补正"}
 SUMMARY_VERDICT_TEXT: dict[str, str] = {"complete": "齐全", "incomplete": "不齐全", "failed": "处理失败"}
+REVIEW_CODE = "LOW_CONFIDENCE"  # a doubt the tool states instead of guessing (CONTRACT.md)
+
+
+def review_count(report: Mapping[str, Any]) -> int:
+    """How many LOW_CONFIDENCE warnings ask a person to look (CONTRACT.md: 请人工核对)."""
+    return sum(1 for f in _findings(report) if f.get("code") == REVIEW_CODE)
+
+
+def verdict_text(verdict: str, reviews: int, short: bool = False) -> str:
+    """The verdict as people read it: a complete dossier with doubts is never a bare 材料齐全."""
+    text = (SUMMARY_VERDICT_TEXT if short else VERDICT_TEXT).get(verdict, verdict or "未知")
+    if verdict == "complete" and reviews:
+        text += f"，{reviews} 项请人工核对"
+    return text
+
+
+def verdict_tone(verdict: str, reviews: int) -> Tone:
+    if verdict == "complete":
+        return "warn" if reviews else "ok"
+    return "bad"
+
+
 SUMMARY_ITEM_TEXT: dict[str, str] = {
     "present": "✓ 已提供",
     "missing": "✗ 缺失",
@@ -555,8 +579,8 @@ def _build_view(report: Mapping[str, Any]) -> _View:
     return _View(
         title=f"申报材料预审报告：{dossier_id}",
         dossier_id=dossier_id,
-        verdict=VERDICT_TEXT.get(verdict, verdict or "未知"),
-        verdict_tone="ok" if verdict == "complete" else "bad",
+        verdict=verdict_text(verdict, review_count(report)),
+        verdict_tone=verdict_tone(verdict, review_count(report)),
         meta=meta,
         counts=counts,
         errors=errors,
@@ -586,6 +610,7 @@ h3 { font-size: 16px; margin: 16px 0 6px; }
   border: 2px solid currentColor; }
 .verdict.ok { color: var(--ok); background: var(--ok-bg); }
 .verdict.bad { color: var(--bad); background: var(--bad-bg); }
+.verdict.warn { color: var(--warn); background: var(--warn-bg); }
 .verdict small { display: block; font-size: 15px; font-weight: 400; color: #333; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 0; }
 dl.meta dt { color: var(--muted); }
@@ -804,7 +829,7 @@ def _md_lines(lines: Sequence[_Line], start: int = 1) -> list[str]:
 def render_markdown(report: dict[str, Any]) -> str:
     """The same content as `render_html`, as Markdown (GFM tables)."""
     view = _build_view(report)
-    mark = "✅" if view.verdict_tone == "ok" else "❌"
+    mark = {"ok": "✅", "warn": "⚠️"}.get(view.verdict_tone, "❌")
     out: list[str] = [
         f"# {_md(view.title)}",
         "",
@@ -926,7 +951,7 @@ def write_docx(report: dict[str, Any], path: Path) -> None:
     verdict = document.add_paragraph().add_run(view.verdict)
     verdict.bold = True
     verdict.font.size = Pt(22)
-    verdict.font.color.rgb = RGBColor(*_DOCX_COLORS["ok" if view.verdict_tone == "ok" else "bad"])
+    verdict.font.color.rgb = RGBColor(*_DOCX_COLORS.get(view.verdict_tone, _DOCX_COLORS["bad"]))
     document.add_paragraph(f"错误 {view.counts['error']} 项，提醒 {view.counts['warning']} 项。")
     for label, value in view.meta:
         paragraph = document.add_paragraph()
@@ -1055,6 +1080,7 @@ def summary_row(report: dict[str, Any], report_dir: str) -> dict[str, Any]:
         "items": items,
         "errors": counts["error"],
         "warnings": counts["warning"],
+        "review_count": review_count(report),
         "report": link,
         "fields": dict(report.get("fields") or {}),
         "failure": None,
@@ -1071,6 +1097,7 @@ def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
         "items": {},
         "errors": 0,
         "warnings": 0,
+        "review_count": 0,
         "report": None,
         "fields": {},
         "failure": reason,
@@ -1139,7 +1166,7 @@ def write_summary(
         cell.fill = header_fill
         cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
 
-    verdict_tone = {"complete": "ok", "incomplete": "bad", "failed": "failed"}
+    verdict_tones = {"complete": "ok", "incomplete": "bad", "failed": "failed"}
     item_tone = {"present": "ok", "missing": "bad", "defective": "warn"}
     for row in rows:
         verdict = _s(row.get("verdict"))
@@ -1148,7 +1175,7 @@ def write_summary(
         values: list[Any] = [
             _s(row.get("id")),
             _s(row.get("source")),
-            SUMMARY_VERDICT_TEXT.get(verdict, verdict),
+            verdict_text(verdict, int(row.get("review_count") or 0), short=True),
         ]
         values += ["" if failed else SUMMARY_ITEM_TEXT.get(_s(states.get(i)), DASH) for i, _ in columns]
         values += [
@@ -1159,7 +1186,7 @@ def write_summary(
         ]
         sheet.append(values)
         r = sheet.max_row
-        tone = verdict_tone.get(verdict)
+        tone = "warn" if verdict == "complete" and row.get("review_count") else verdict_tones.get(verdict)
         if tone:
             fill, font = tone_styles[tone]
             sheet.cell(r, 3).fill, sheet.cell(r, 3).font = fill, font

@@ -32,9 +32,11 @@ class ItemRule:
     cues: tuple[str, ...] = ()
     limit_words: int | None = None
     needs_seal: bool = False
+    generic: bool = False  # named by its titles only where no other item's titles match
 
     def matches_title(self, title: str) -> bool:
-        """Whether a heading, TOC entry or file name names this item (not merely mentions it)."""
+        """Whether a heading, TOC entry or file name names this item (not merely mentions it). Use
+        `Ruleset.items_titled`, which also masks organisation names, where the ruleset is at hand."""
         text = normalize(strip_numbering(title))
         if not text or any(p.search(text) for p in self.negative):
             return False
@@ -124,6 +126,13 @@ class Ruleset:
     valid_until: dt.date | None = None
     relaxation: str = ""
     source: str = ""
+    masks: tuple[re.Pattern[str], ...] = ()  # organisation names and the like: not an item's words
+
+    def mask(self, text: str) -> str:
+        """`text` without the names the vocabulary masks (工业和信息化局 is not 信息化)."""
+        for pattern in self.masks:
+            text = pattern.sub("", text)
+        return text
 
     def item(self, item_id: str) -> ItemRule:
         for rule in self.items:
@@ -134,6 +143,10 @@ class Ruleset:
     def items_titled(self, title: str) -> list[ItemRule]:
         """The items a title names (cached: the same headings are asked about repeatedly)."""
         return list(_items_titled(self, title))
+
+    def title_text(self, title: str) -> str:
+        """A title as the title patterns see it: numbering stripped, NFKC, no spaces, names masked."""
+        return self.mask(normalize(strip_numbering(title)))
 
     def needs_seal_check(self, text: str) -> bool:
         """Whether a page's text mentions sealing or names an item that must be sealed."""
@@ -177,6 +190,7 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
                 cues=tuple(str(c) for c in raw.get("cues") or []),
                 limit_words=int(raw["limit_words"]) if raw.get("limit_words") else None,
                 needs_seal=bool(raw.get("needs_seal", False)),
+                generic=bool(raw.get("generic", False)),
             )
             for raw in data["items"]
         )
@@ -244,6 +258,7 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             valid_until=_date(data.get("valid_until")),
             relaxation=str(data.get("relaxation", "")),
             source=source,
+            masks=_patterns((data.get("vocabulary") or {}).get("masks"), "vocabulary.masks"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, RulesetError):
@@ -279,4 +294,7 @@ def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
 
 @functools.lru_cache(maxsize=8192)
 def _items_titled(ruleset: Ruleset, title: str) -> tuple[ItemRule, ...]:
-    return tuple(rule for rule in ruleset.items if rule.matches_title(title))
+    text = ruleset.title_text(title)
+    named = tuple(rule for rule in ruleset.items if rule.matches_title(text))
+    specific = tuple(rule for rule in named if not rule.generic)
+    return specific or named

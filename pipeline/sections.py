@@ -31,6 +31,7 @@ MAX_TITLE_CHARS = 50
 TEXT_PAGE_CHARS = 150  # a page with less text, mostly display type or over a picture, is a certificate
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
 MOSTLY = 0.6  # share of a heading format's headings that must name items for a file to be bound
+BOUND_ITEMS = 4  # items one heading format must name to outweigh a file title that names one
 _SENTENCE_PUNCT = re.compile(r"[。；;！!？?]")
 _CLAUSE_END = ("，", ",", "：", ":", "、")
 _LABEL = re.compile(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*")
@@ -156,9 +157,9 @@ def _same_band(a: Block, b: Block) -> bool:
     return overlap > 0.5 * min(a.bbox[3] - a.bbox[1], b.bbox[3] - b.bbox[1])
 
 
-def _units(blocks: list[Block], paged: bool) -> list[Unit]:
-    """Word blocks are units as they are. Page lines are first grouped into visual lines (text side by
-    side: table cells, a 目录 row), then a paragraph's wrapped lines and a title's two lines are joined."""
+def _rows(blocks: list[Block], paged: bool) -> list[Unit]:
+    """Visual lines: page lines side by side (a table's cells, a 目录 row split by its leaders) are one
+    row. Word blocks are rows as they are."""
     if not paged:
         return [Unit([b], b.text) for b in blocks]
     rows: list[Unit] = []
@@ -170,15 +171,25 @@ def _units(blocks: list[Block], paged: bool) -> list[Unit]:
             last.row = True
         else:
             rows.append(Unit([block], block.text))
-    column = text_column(blocks)
+    return rows
+
+
+def _paragraphs(rows: list[Unit], widths: dict[int, float] | None, keep: set[int]) -> list[Unit]:
+    """A paragraph's wrapped lines and a title's two lines joined; rows in `keep` (the 目录's, whose
+    leaders run to the margin) stay as they are."""
+    if widths is None:
+        return rows
+    columns = text_column([b for row in rows for b in row.blocks], widths)
     units: list[Unit] = []
     for row in rows:
         last = units[-1] if units else None
-        if last is not None and column is not None and (_continues(last, row, column) or _wrapped_title(last, row)):
-            last.blocks.extend(row.blocks)
-            last.text = _join(last.text, row.text)
+        column = columns.get(row.page, columns.get(None)) if columns else None
+        joinable = last is not None and id(last) not in keep and id(row) not in keep and column is not None
+        if joinable and (_continues(last, row, column) or _wrapped_title(last, row)):  # type: ignore[arg-type]
+            last.blocks.extend(row.blocks)  # type: ignore[union-attr]
+            last.text = _join(last.text, row.text)  # type: ignore[union-attr]
         else:
-            units.append(Unit(list(row.blocks), row.text, row.row))
+            units.append(row if id(row) in keep else Unit(list(row.blocks), row.text, row.row))
     return units
 
 
@@ -339,7 +350,11 @@ def _headings(
 def _toc_lines(unit: Unit) -> list[tuple[str, int | None, bool]]:
     """The 目录 entries a unit holds: a line, a Word TOC-style paragraph, or a Word table's rows."""
     block = unit.first
+    if block.heading_level is not None:
+        return []  # a heading, not a 目录 line
     if block.kind == "table" and block.rows:
+        if not any("页" in cell for cell in block.rows[0] if cell):
+            return []  # a 目录 in a table has a 页码 column
         found = []
         for row in block.rows:
             cells = [c.strip() for c in row if c and c.strip()]
@@ -376,25 +391,22 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
         members: set[int] = set()
         j = i
         while j < len(units):
+            if j > i and units[j].first.page_break:
+                break  # the 目录 ends where a new page begins
             # Bare titles only in a list without page numbers, on the heading's page.
             bare = headed and not any(e.page is not None for e in entries) and units[j].page == units[i].page
             found = _toc_lines(units[j]) or (_bare_entry(units[j], ruleset) if bare else [])
             if not found:
-                # A wrapped entry: this line, then one that ends in a page number.
-                if (
-                    entries
-                    and j + 1 < len(units)
-                    and is_title_text(units[j].text)
-                    and len(normalize(units[j].text)) <= MAX_TITLE_CHARS
-                    and _toc_lines(units[j + 1])
-                ):
-                    nxt = _toc_lines(units[j + 1])[0]
-                    units_text = _join(units[j].text.strip(), nxt[0])
-                    entries.append(TocEntry(units_text, nxt[1], units[j + 1], set()))
+                # A wrapped entry: this line, then the rest of the title or the page number alone.
+                wrapped = _wrapped_entry(units, j) if entries or headed else None
+                if wrapped is not None:
+                    entries.append(TocEntry(wrapped[0], wrapped[1], units[j + 1], set()))
                     members.update((j, j + 1))
                     j += 2
                     continue
                 break
+            if any(normalize(title) == normalize(e.title) for title, *_ in found for e in entries):
+                break  # a title listed twice: the first item has begun
             for title, page, _ in found:
                 entries.append(TocEntry(title, page, units[j], set()))
             members.add(j)
@@ -418,6 +430,24 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
             return entries, members
         i = j + 1 if j > i else i + 1
     return [], set()
+
+
+def _wrapped_entry(units: list[Unit], j: int) -> tuple[str, int | None] | None:
+    """A 目录 entry over two lines: a title, then its end and page number (`年） 9`) or the number alone."""
+    if j + 1 >= len(units) or not is_title_text(units[j].text) or len(normalize(units[j + 1].text)) > 20:
+        return None
+    if units[j].first.kind == "table" or units[j + 1].first.kind == "table":
+        return None
+    entry = toc_entry(f"{units[j].text.strip()} {units[j + 1].text.strip()}")
+    if entry is None or (entry[1] is None and not entry[2]):
+        return None
+    title = normalize(entry[0]) and _join(units[j].text.strip(), toc_entry_title(units[j + 1].text))
+    return title, entry[1]
+
+
+def toc_entry_title(text: str) -> str:
+    """The title part of a 目录 line's tail (`年） 9` → `年）`; `14` → ``)."""
+    return re.sub(r"[\s.．·…_—\-－]*(?:第\s*)?\d{1,4}\s*页?\s*$", "", text.strip())
 
 
 def _bare_entry(unit: Unit, ruleset: Ruleset) -> list[tuple[str, int | None, bool]]:
@@ -608,17 +638,15 @@ def _title_text(layout: Layout) -> str:
 
 
 def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
-    """Split a file without a 目录 only where one heading format is mostly titles of different items."""
+    """Split a file without a 目录 only where one heading format is mostly titles of different items.
+    A file titled as an item is that item, unless the format names many items (its title is a cover's)."""
     title = set(range(layout.title[0], layout.title[1] + 1)) if layout.title else set()
-    if layout.title is not None and ruleset.items_titled(_title_text(layout)):
-        layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
-        return
     groups: dict[Signature, list[int]] = {}
     for i, heading in layout.headings.items():
         if i in title or heading.unit.page in layout.display_pages:
             continue
         groups.setdefault(heading.signature, []).append(i)
-    best: tuple[tuple[float, ...], Signature] | None = None
+    best: tuple[tuple[float, ...], Signature, int] | None = None
     for signature, members in groups.items():
         named = [i for i in members if layout.headings[i].items]
         distinct = set().union(*(layout.headings[i].items for i in named)) if named else set()
@@ -627,7 +655,11 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
         tops = sum(1 for i in members if layout.headings[i].page_top) / len(members)
         score = (len(named) / len(members) + len(distinct) / len(named) + 0.5 * tops, *layout.headings[members[0]].rank)
         if best is None or score > best[0]:
-            best = (score, signature)
+            best = (score, signature, len(distinct))
+    titled = layout.title is not None and ruleset.items_titled(_title_text(layout))
+    if titled and (best is None or best[2] < BOUND_ITEMS):
+        layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
+        return
     if best is None:
         layout.decision = "单独文件，无目录，标题格式中没有以不同材料名称为主的一级"
         return
@@ -650,9 +682,13 @@ def analyse(doc: Document, ruleset: Ruleset) -> Layout:
     furniture, printed = _furniture(doc)
     blocks = [b for b in doc.blocks if b.index not in furniture]
     paged = doc.pages is not None
-    units = _units(blocks, paged)
-    layout = Layout(furniture, printed, units, [], set(), False, {}, set())
-    layout.toc, layout.toc_units = _find_toc(units, doc, ruleset)
+    rows = _rows(blocks, paged)
+    # The 目录 is found on visual lines, before a paragraph's lines are joined: its entries run to the
+    # margin like a paragraph's lines do.
+    toc, toc_rows = _find_toc(rows, doc, ruleset)
+    keep = {id(rows[i]) for i in toc_rows}
+    units = _paragraphs(rows, {p.number: p.width for p in doc.pages} if doc.pages is not None else None, keep)
+    layout = Layout(furniture, printed, units, toc, {i for i, u in enumerate(units) if id(u) in keep}, False, {}, set())
     body = _body_size(units)
     layout.display_pages = _display_pages(units, doc, body) if paged else set()
     layout.headings = _headings(units, layout.toc_units, body, layout.display_pages, ruleset)

@@ -1,0 +1,283 @@
+"""How files are split into items, on files laid out the ways applicants make them: 目录 headings and page
+offsets, certificate pages, Word's heading styles through LibreOffice, introductions whose sub-headings
+name other items, wrapped titles, organisation names, pictures."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from extractors import read_file
+from fixtures import texts
+from fixtures.clusters import LINQU
+from fixtures.model import ITEM_IDS, Block, ItemDoc
+from fixtures.writers import PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
+from pipeline.batch import summary_line
+from pipeline.dossier import check_dossier
+from pipeline.reports import summary_row
+from pipeline.ruleset import Ruleset, load_ruleset
+from pipeline.sections import analyse, split_sections
+from pipeline.text import count_words
+
+
+@pytest.fixture(scope="module")
+def ruleset() -> Ruleset:
+    return load_ruleset()
+
+
+def _write(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def _present(report: dict) -> dict[str, bool]:
+    return {i["id"]: i["present"] for i in report["items"]}
+
+
+def _starts(report: dict) -> dict[str, int | None]:
+    return {i["id"]: (i["locations"][0]["pages"] or [None])[0] if i["locations"] else None for i in report["items"]}
+
+
+CERTIFICATES = (("中国驰名商标", "国家知识产权局认定"), ("山东名牌产品证书", "山东省质量强省建设领导小组"))
+
+
+def bound_pdf(toc_heading: str | None, *, covers: int, footer: bool) -> tuple[bytes, dict[str, int]]:
+    """A bound dossier: cover pages, a 目录 (unnumbered), the eight items each on a new page, two
+    certificate pages of large display text after the brand evidence. Returns the PDF and each item's
+    first physical page."""
+    items = texts.all_items(LINQU)
+    body = PdfLayout()
+    starts: dict[str, int] = {}
+    for i, item in enumerate(ITEM_IDS):
+        body.item(items[item], new_page=i > 0)
+        starts[item] = body.item_pages[item][0]
+        if item == "brand_evidence":
+            for title, org in CERTIFICATES:
+                body.new_page()
+                body.y -= 120
+                body.title(title, 40)
+                body.line(f"授予：{LINQU.firms[0].name}", "center")
+                body.line(org, "center")
+    head = PdfLayout()
+    head.y -= 200
+    head.title(f"{LINQU.name}申报材料", 26)
+    head.line(f"申报单位：{LINQU.applicant}", "center")
+    for _ in range(covers - 1):
+        head.new_page()
+        head.title("申报材料说明", 20)
+        head.line("本材料包共八项，按目录顺序装订。", "center")
+    head.new_page()
+    if toc_heading:
+        head.title(toc_heading, 20)
+    labels = [f"{texts.cn(i)}、{texts_title}" for i, texts_title in enumerate(_toc_titles(), 1)]
+    for label, item in zip(labels, ITEM_IDS, strict=True):
+        head.line(toc_line(label, starts[item] + 1))  # printed numbers start at the first item
+    for page in head.pages:
+        page.numbered = False
+    offset = len(head.pages)
+    body.pages = head.pages + body.pages
+    data = body.render("dash" if footer else None)
+    return data, {item: start + offset + 1 for item, start in starts.items()}
+
+
+def _toc_titles() -> list[str]:
+    return [
+        "山东省特色产业集群申请表",
+        "特色产业集群发展情况简介",
+        "特色产业集群发展规划",
+        "名牌产品、驰名商标、产业荣誉称号及媒体宣传报道材料",
+        "创新研发中心、公共服务平台、服务体系建设材料",
+        "信息化智能化建设情况",
+        "其他证明材料",
+        "申报材料真实性声明",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("heading", "covers", "footer"),
+    [("目　录", 1, True), ("申报材料目录", 2, False), ("材料清单", 1, False), (None, 2, True)],
+)
+def test_bound_pdf_items_start_where_the_toc_says(
+    tmp_path: Path, ruleset: Ruleset, heading: str | None, covers: int, footer: bool
+) -> None:
+    data, starts = bound_pdf(heading, covers=covers, footer=footer)
+    path = _write(tmp_path / "合订本.pdf", data)
+    report = check_dossier(path, ruleset).report
+    assert all(_present(report).values()), _present(report)
+    assert _starts(report) == starts
+    layout = analyse(read_file(path, path.name, "-", 0), ruleset)
+    assert layout.item_toc and len(layout.toc) == 8
+
+
+def _word_heading_dossier(tmp_path: Path, with_toc: bool) -> tuple[Path, list[str]]:
+    """A bound Word file whose item titles are Word's Heading 1 as python-docx's template leaves it
+    (14 pt, coloured) over a 16 pt body, converted to PDF by LibreOffice."""
+    import docx
+    from docx.enum.text import WD_BREAK
+    from docx.shared import Pt
+
+    items = texts.all_items(LINQU)
+
+    def build(numbers: list[int]) -> bytes:
+        d = docx.Document()
+        d.styles["Normal"].font.size = Pt(16)
+        title = d.add_paragraph()
+        title.add_run(f"{LINQU.name}申报材料").font.size = Pt(26)
+        if with_toc:
+            title.add_run().add_break(WD_BREAK.PAGE)
+            d.add_paragraph("目录")
+            for i, (item, number) in enumerate(zip(ITEM_IDS, numbers, strict=True), 1):
+                d.add_paragraph(f"{texts.cn(i)}、{items[item].title}\t{number}")
+        for item in ITEM_IDS:
+            d.add_paragraph(items[item].title, style="Heading 1").paragraph_format.page_break_before = True
+            for block in items[item].blocks:
+                if block.kind in ("h1", "h2"):
+                    d.add_paragraph(block.text, style="Heading 2")
+                elif block.kind == "form":
+                    for row in block.form:
+                        d.add_paragraph(f"{row.label}：{row.value}")
+                elif block.kind == "table":
+                    for row in block.rows:
+                        d.add_paragraph("　".join(row))
+                elif block.kind != "seal":
+                    d.add_paragraph(block.text)
+        buffer = io.BytesIO()
+        d.save(buffer)
+        return buffer.getvalue()
+
+    first = soffice_to_pdf([("a.docx", build([0] * 8))])["a.pdf"]
+    pages = _title_pages(first, [items[i].title for i in ITEM_IDS])
+    data = soffice_to_pdf([("a.docx", build(pages))])["a.pdf"] if with_toc else first
+    path = _write(tmp_path / "汇编.pdf", data)
+    return path, [str(p) for p in _title_pages(data, [items[i].title for i in ITEM_IDS])]
+
+
+def _title_pages(pdf: bytes, titles: list[str]) -> list[int]:
+    import pypdfium2 as pdfium
+
+    document = pdfium.PdfDocument(pdf)
+    found = []
+    texts_by_page = ["".join(document[i].get_textpage().get_text_range().split()) for i in range(len(document))]
+    for title in titles:
+        key = "".join(title.split())
+        found.append(next(n for n, text in enumerate(texts_by_page, 1) if text.startswith(key)))
+    return found
+
+
+@pytest.mark.skipif(not soffice_available(), reason="needs LibreOffice")
+@pytest.mark.parametrize("with_toc", [True, False])
+def test_word_heading_1_smaller_than_the_body(tmp_path: Path, ruleset: Ruleset, with_toc: bool) -> None:
+    path, pages = _word_heading_dossier(tmp_path, with_toc)
+    report = check_dossier(path, ruleset).report
+    assert all(_present(report).values()), _present(report)
+    assert [str(_starts(report)[i]) for i in ITEM_IDS] == pages
+
+
+INTRO_NAMING_ITEMS = [
+    Block("h1", "一、发展现状"),
+    Block("p", "临朐县铝型材产业起步于上世纪八十年代，经过四十年发展，形成了完整的产业链，龙头企业带动作用明显。" * 3),
+    Block("h1", "二、品牌建设"),
+    Block("p", "集群拥有中国驰名商标三件，山东名牌产品十二个，区域品牌影响力持续提升。" * 3),
+    Block("p", "1.强化品牌培育，支持企业争创名牌产品；2.加强宣传推介，扩大区域品牌影响。"),
+    Block("h1", "三、公共服务平台建设"),
+    Block("p", "集群建有检验检测中心和省级企业技术中心，为企业提供检测、研发、培训服务。" * 3),
+    Block("h2", "（一）信息化建设"),
+    Block("p", "本集群已编制发展规划，信息化智能化建设稳步推进，企业上云用数赋智成效明显。" * 3),
+    Block("h1", "四、下一步打算"),
+    Block("p", "下一步，集群将围绕高端化、智能化、绿色化方向，持续推动产业转型升级。" * 2),
+]
+
+
+@pytest.mark.parametrize("kind", ["docx", "pdf"])
+def test_an_introduction_whose_sub_headings_name_items_is_one_item(tmp_path: Path, ruleset: Ruleset, kind: str) -> None:
+    intro = ItemDoc("introduction", f"{LINQU.name}发展情况简介", INTRO_NAMING_ITEMS)
+    data = docx_bytes([intro]) if kind == "docx" else pdf_bytes([intro], footer="dash").data
+    folder = tmp_path / "d"
+    _write(folder / f"材料2.{kind}", data)
+    declaration = texts.authenticity_declaration(LINQU)
+    _write(folder / "材料8.docx", docx_bytes([declaration]))
+    doc = read_file(folder / f"材料2.{kind}", f"材料2.{kind}", "-", 0)
+    sections = split_sections(doc, ruleset)
+    assert len(sections) == 1
+    report = check_dossier(folder, ruleset).report
+    present = _present(report)
+    assert present["introduction"] and present["authenticity_declaration"]
+    for item in ("brand_evidence", "innovation_platforms", "informatization", "development_plan"):
+        assert not present[item], item
+    intro_words = next(i for i in report["items"] if i["id"] == "introduction")["metrics"]["word_count"]
+    assert intro_words == sum(count_words(b.text) for b in INTRO_NAMING_ITEMS)
+
+
+def test_a_wrapped_title_and_indented_paragraphs(tmp_path: Path, ruleset: Ruleset) -> None:
+    title = "临朐县铝型材加工特色产业集群创新研发中心、公共服务平台和中小企业服务体系建设情况说明材料"
+    body = [Block("p", "集群建有检验检测中心。" * 2), Block("p", "特此说明。"), Block("p", "研发平台运行良好。" * 6)]
+    path = _write(tmp_path / "x.pdf", pdf_bytes([ItemDoc("innovation_platforms", title, body)]).data)
+    sections = split_sections(read_file(path, "x.pdf", "-", 0), ruleset)
+    assert len(sections) == 1
+    assert sections[0].title == title
+    assert count_words(sections[0].body_text) == sum(count_words(b.text) for b in body)
+
+
+@pytest.mark.parametrize(
+    ("title", "item"),
+    [
+        ("品牌荣誉佐证材料", "brand_evidence"),
+        ("集群主要经济指标统计表", "other_materials"),
+        ("专精特新企业名单", "other_materials"),
+        ("临朐县工业和信息化局", None),
+        ("附件6：数字化转型情况", "informatization"),
+    ],
+)
+def test_title_vocabulary(ruleset: Ruleset, title: str, item: str | None) -> None:
+    assert [r.id for r in ruleset.items_titled(title)] == ([item] if item else [])
+
+
+def test_an_organisation_name_is_not_the_item_it_contains(tmp_path: Path, ruleset: Ruleset) -> None:
+    """A file whose only short line is a signature naming the bureau is no informatization report."""
+    letter = ItemDoc(
+        "other_materials",
+        "临朐县工业和信息化局",
+        [Block("p", "关于集群企业名单的说明：集群内相关企业名单及统一社会信用代码见附表，数据截至上年末。" * 2)],
+    )
+    _write(tmp_path / "d" / "说明.docx", docx_bytes([letter]))
+    report = check_dossier(tmp_path / "d", ruleset).report
+    assert not _present(report)["informatization"]
+
+
+def test_picture_only_brand_evidence_is_not_empty(tmp_path: Path, ruleset: Ruleset) -> None:
+    import docx
+    from docx.shared import Cm
+    from PIL import Image
+
+    d = docx.Document()
+    d.add_paragraph("品牌荣誉证书复印件")
+    for colour in ("red", "gold"):
+        buffer = io.BytesIO()
+        Image.new("RGB", (300, 200), colour).save(buffer, format="PNG")
+        d.add_paragraph().add_run().add_picture(io.BytesIO(buffer.getvalue()), width=Cm(12))
+    buffer = io.BytesIO()
+    d.save(buffer)
+    _write(tmp_path / "d" / "4.docx", buffer.getvalue())
+    report = check_dossier(tmp_path / "d", ruleset).report
+    brand = next(i for i in report["items"] if i["id"] == "brand_evidence")
+    assert brand["present"]
+    assert "ITEM_EMPTY" not in {f["code"] for f in brand["findings"]}
+
+
+def test_a_complete_dossier_with_a_doubt_says_so(tmp_path: Path, ruleset: Ruleset) -> None:
+    items = texts.all_items(LINQU, sealed=True)
+    folder = tmp_path / "d"
+    for item in ITEM_IDS:
+        doc = items[item]
+        if item == "informatization":  # no title, an opaque name: identified by its content alone
+            doc = ItemDoc(item, "", [Block("p", b.text) for b in doc.blocks if b.kind == "p"])
+        _write(folder / f"{item if item != 'informatization' else '材料'}.docx", docx_bytes([doc]))
+    report = check_dossier(folder, ruleset).report
+    assert report["verdict"] == "complete"
+    reviews = [f for f in report["findings"] if f["code"] == "LOW_CONFIDENCE"]
+    assert reviews and report["review_count"] == len(reviews)
+    assert f"材料齐全，{len(reviews)} 项请人工核对" in summary_line(report)
+    assert summary_row(report, "d")["review_count"] == len(reviews)
