@@ -6,7 +6,7 @@ import re
 from typing import Any
 
 from .checks import finding
-from .form import FormField
+from .form import FormField, is_blank
 from .identify import Candidate
 from .model import Finding, Location
 from .numbers import Quantity, find_quantities
@@ -53,14 +53,23 @@ def conditions(
 def missing_fields(
     found: list[FormField], fields: dict[str, Any], ruleset: Ruleset, where: Location | None
 ) -> list[Finding]:
-    """FORM_FIELD_MISSING for each required field that is blank, unreadable or not on the form."""
+    """FORM_FIELD_MISSING for each required field that is blank, unreadable or not on the form. On a
+    scanned form a blank cell is FORM_FIELD_MISSING too, but a field whose label was not found or whose
+    value does not read is LOW_CONFIDENCE: OCR may have misread it, a person should look."""
     labels = {f.id: f for f in found if f.id}
+    scanned = any(f.ocr for f in found)
     findings = []
     for field_id in ruleset.required_fields:
         if fields.get(field_id) is not None:
             continue
         seen = labels.get(field_id)
         title = next((r.labels[0] for r in ruleset.form_fields if r.id == field_id), field_id)
+        misread = (seen.ocr and not is_blank(seen.text, ocr=True)) if seen is not None else scanned
+        if misread:
+            read = f"（识别为「{seen.text}」）" if seen is not None else "（未找到该栏目）"
+            message = f"申请表扫描件中“{title}”无法可靠识别{read}，请人工核对"
+            findings.append(finding("LOW_CONFIDENCE", message, item=ruleset.form_item, location=where, field=field_id))
+            continue
         why = f"填写为「{seen.text}」，无法识别" if seen and seen.text.strip() else "未填写" if seen else "未找到该栏目"
         findings.append(
             finding(

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from extractors.grid import GridJob
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
@@ -21,7 +22,7 @@ from extractors.seal import SealJob
 
 from .model import Block, Document
 from .ruleset import Ruleset
-from .text import TOC_ENTRY
+from .text import TOC_ENTRY, normalize
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size
@@ -72,7 +73,7 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
             for line in _join_leaders(_reading_order(result.lines))
             if line.text.strip()
         )
-    mark_centred(blocks)
+    mark_centred(blocks, {p.number: p.width for p in doc.pages})
     for i, block in enumerate(blocks):
         block.index = i
     doc.blocks = blocks
@@ -135,8 +136,8 @@ def seals_and_forms(
             if result.error is None:
                 doc.seal_checked.append(result.page)
                 doc.seals.extend(s for s in result.seals if s.score >= ruleset.seals.min_score)
-        for rel, tables in results[len(seal_work) :]:
-            by_path[rel].tables = tables
+        for rel, tables in results[len(seal_work) :]:  # a PDF's ruled tables, a scanned page's grid
+            by_path[rel].tables.extend(tables)
 
     return finish
 
@@ -178,32 +179,56 @@ def _join_leaders(lines: list[OcrLine]) -> list[OcrLine]:
 
 
 MAX_FORM_PAGES = 6
+MIN_FORM_LABELS = 3  # a scanned page carrying this many of the form's field labels is taken for the form
 
 
-def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[TableJob]:
-    """PDF pages that carry the form's title, and the page after (a form may run over): their
-    ruled tables give the form's cells."""
+def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[TableJob | GridJob]:
+    """Pages that carry the form's title, and the page after (a form may run over): a PDF's ruled
+    tables give the form's cells; a scanned page (also one that carries several of the form's field
+    labels) has its grid read from the image, its OCR lines placed into the cells."""
     if ruleset.form_item is None:
         return []
     form = ruleset.item(ruleset.form_item)
-    jobs: list[TableJob] = []
+    jobs: list[TableJob | GridJob] = []
     for doc in documents:
-        if doc.format != "pdf" or not doc.readable or not doc.pages:
+        if doc.format not in SEAL_FORMATS or not doc.readable or not doc.pages:
             continue
-        titled = sorted(
-            {
-                b.page
+        titles: dict[str, set[int]] = {"text": set(), "ocr": set()}
+        labels: dict[int, set[str]] = {}
+        for b in doc.blocks:
+            if not b.page:
+                continue
+            if len(b.text) <= 60 and not TOC_ENTRY.match(b.text) and form.matches_title(b.text):
+                titles[b.source].add(b.page)
+            if b.source == "ocr" and len(normalize(b.text)) <= 30:
+                labels.setdefault(b.page, set()).update(r.id for r in ruleset.form_fields if r.matches_label(b.text))
+        if doc.format == "pdf":
+            titled = sorted(titles["text"])
+            pages = sorted({p for t in titled for p in (t, t + 1) if p <= len(doc.pages)})[:MAX_FORM_PAGES]
+            if pages:
+                jobs.append(TableJob(paths[doc.path], doc.path, tuple(pages)))
+        scanned = {page.number: page for page in doc.pages if page.ocr_confidence is not None}
+        wanted = {p for t in titles["ocr"] for p in (t, t + 1)}
+        wanted |= {p for p, found in labels.items() if len(found) >= MIN_FORM_LABELS}
+        for number in sorted(p for p in wanted if p in scanned)[:MAX_FORM_PAGES]:
+            page = scanned[number]
+            lines = tuple(
+                (b.text, b.bbox, b.font_size * BOX_PER_POINT if b.font_size else b.bbox[3] - b.bbox[1])
                 for b in doc.blocks
-                if b.page
-                and b.source == "text"
-                and len(b.text) <= 60
-                and not TOC_ENTRY.match(b.text)
-                and form.matches_title(b.text)
-            }
-        )
-        pages = sorted({p for t in titled for p in (t, t + 1) if p <= len(doc.pages)})[:MAX_FORM_PAGES]
-        if pages:
-            jobs.append(TableJob(paths[doc.path], doc.path, tuple(pages)))
+                if b.page == number and b.source == "ocr" and b.bbox is not None
+            )
+            if lines:
+                jobs.append(
+                    GridJob(
+                        paths[doc.path],
+                        doc.path,
+                        doc.format,
+                        number,
+                        (page.width, page.height),
+                        lines,
+                        ruleset.form_fields,
+                    )
+                )
     return jobs
 
 
