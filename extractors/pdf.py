@@ -201,21 +201,41 @@ def _image_coverage(page: pdfium.PdfPage) -> float:
 
 
 def text_column(blocks: list[Block], widths: dict[int, float] | None = None) -> dict[int | None, tuple[float, float]]:
-    """Each page's text column, left and right edge. The left edge is where paragraphs' wrapped lines
-    start (the leftmost edge several lines share; first lines are indented); the right edge mirrors it
-    on the page (Word's and 公文 margins are about symmetric), or, without the page's width, is where
-    most lines end (justified text fills the line)."""
-    lefts = Counter(round(b.bbox[0] / 4) * 4 for b in blocks if b.bbox)
-    if not lefts:
+    """Each page's text column (left and right edge), and the document's under the key None. The left
+    edge is where paragraphs' wrapped lines start (the leftmost edge several lines share: first lines
+    are indented); the right edge is where they end (the rightmost edge several lines share: justified
+    text, and Chinese text wrapped at any character, fills the line). A page with too few lines for
+    that takes the document's edges; without shared right edges, the right edge mirrors the left on
+    the page (Word's and 公文 margins are about symmetric)."""
+
+    def edges(lines: list[Block], width: float | None) -> tuple[float, float] | None:
+        lefts = Counter(round(b.bbox[0] / 4) * 4 for b in lines if b.bbox)
+        rights = Counter(round(b.bbox[2] / 4) * 4 for b in lines if b.bbox)
+        if not lefts:
+            return None
+        floor = max(2, 0.05 * len(lines))
+        shared_left = [x for x, n in lefts.items() if n >= floor]
+        shared_right = [x for x, n in rights.items() if n >= floor]
+        if not shared_left:
+            return None
+        left = float(min(shared_left))
+        if shared_right and max(shared_right) > left:
+            return left, float(max(shared_right))
+        if width and width > 2 * left:
+            return left, width - left
+        return left, max(b.bbox[2] for b in lines if b.bbox)
+
+    by_page: dict[int | None, list[Block]] = {}
+    for block in blocks:
+        if block.bbox:
+            by_page.setdefault(block.page, []).append(block)
+    whole = edges([b for b in blocks if b.bbox], None)
+    if whole is None:
         return {}
-    shared = [x for x, n in lefts.items() if n >= max(2, 0.05 * sum(lefts.values()))]
-    left = float(min(shared) if shared else min(lefts))
-    rights = Counter(round(b.bbox[2] / 4) * 4 for b in blocks if b.bbox)
-    fallback = float(rights.most_common(1)[0][0])
-    columns: dict[int | None, tuple[float, float]] = {None: (left, fallback)}
-    for page, width in (widths or {}).items():
-        if width > 2 * left:
-            columns[page] = (left, width - left)
+    columns: dict[int | None, tuple[float, float]] = {None: whole}
+    for page, lines in by_page.items():
+        found = edges(lines, (widths or {}).get(page or 0)) if len(lines) >= 4 else None
+        columns[page] = found or whole
     return columns
 
 

@@ -177,6 +177,15 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
                 location=where,
             )
         )
+    elif all(c.section.doubt for c in candidates):
+        result.findings.append(
+            finding(
+                "LOW_CONFIDENCE",
+                f"{rule.title}：" + "；".join(str(c.section.doubt) for c in candidates) + "，请人工核对",
+                item=rule.id,
+                location=where,
+            )
+        )
     elif all(c.rival and rule.id not in c.titled for c in candidates):
         # Nothing names the item, and what was taken for it reads almost as well as another item.
         rivals = "、".join(sorted({ruleset.item(c.rival).title for c in candidates if c.rival}))

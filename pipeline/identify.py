@@ -82,8 +82,10 @@ def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> C
         name_items = {r.id for r in ruleset.items_titled(_file_stem(section.document.path))}
     content = _content_scores(section.body_text, ruleset, segmenter) if section.role != "preamble" else {}
     candidate.titled = title_items | name_items
+    # A 目录 entry whose title is not where it points names the item less surely than a title does.
+    title_weight = FILE_NAME_WEIGHT if section.doubt else TITLE_WEIGHT
     for rule in ruleset.items:
-        title = TITLE_WEIGHT if rule.id in title_items else FILE_NAME_WEIGHT if rule.id in name_items else 0.0
+        title = title_weight if rule.id in title_items else FILE_NAME_WEIGHT if rule.id in name_items else 0.0
         cue = CONTENT_WEIGHT * content.get(rule.id, 0.0)
         score = 1 - (1 - title) * (1 - cue)
         if score > 0:

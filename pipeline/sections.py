@@ -20,12 +20,22 @@ import itertools
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from extractors.pdf import text_column
 
 from .model import Block, Document, Section
 from .ruleset import Ruleset
-from .text import TOC_HEADING, is_page_number, normalize, numbering_level, page_number, strip_numbering, toc_entry
+from .text import (
+    TOC_HEADING,
+    TOC_NUMBER_ONLY,
+    is_page_number,
+    normalize,
+    numbering_level,
+    page_number,
+    strip_numbering,
+    toc_entry,
+)
 
 MAX_TITLE_CHARS = 50
 TEXT_PAGE_CHARS = 150  # a page with less text, mostly display type or over a picture, is a certificate
@@ -97,6 +107,7 @@ class Layout:
     item_toc: bool  # the 目录's entries name items: it structures the file
     headings: dict[int, Heading]  # position in `units` → heading
     display_pages: set[int]  # certificates, covers: no heading level comes from them
+    ruleset: Ruleset
     title: tuple[int, int] | None = None  # positions of the file's own title (first, last unit)
     decision: str = ""
     splits: list[int] = field(default_factory=list)
@@ -204,6 +215,8 @@ def _continues(last: Unit, row: Unit, column: tuple[float, float]) -> bool:
         return False
     if b.bbox[0] > column[0] + 0.8 * size or _SENTENCE_PUNCT.search(a.text[-1:]):
         return False
+    if numbering_level(row.text) is not None:
+        return False  # 一、 （一） 1. begin a paragraph of their own
     entry = toc_entry(a.text)
     if entry is not None and entry[2]:
         return False  # a 目录 entry's leaders run to the margin
@@ -327,7 +340,8 @@ def _headings(
         centred = any(b.centered for b in unit.blocks)
         # Larger text is told apart by its size; centring only tells headings at the body's size apart
         # (a long title filling its line cannot be seen to be centred).
-        signature: Signature = (styled, tier, block.bold, block.color, centred if not tier else None, level, ocr)
+        big = _bigger(block, body)
+        signature: Signature = (styled, tier, block.bold, block.color, None if big else centred, level, ocr)
         rank = (
             10.0 - styled if styled is not None else 0.0,
             float(tier),
@@ -393,6 +407,12 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
         while j < len(units):
             if j > i and units[j].first.page_break:
                 break  # the 目录 ends where a new page begins
+            number = TOC_NUMBER_ONLY.match(units[j].text)
+            if number and entries and entries[-1].page is None and TOC_NUMBER_ONLY.match(units[j].text.strip()):
+                entries[-1].page = int(number.group("page"))  # the number OCR read as a box of its own
+                members.add(j)
+                j += 1
+                continue
             # Bare titles only in a list without page numbers, on the heading's page.
             bare = headed and not any(e.page is not None for e in entries) and units[j].page == units[i].page
             found = _toc_lines(units[j]) or (_bare_entry(units[j], ruleset) if bare else [])
@@ -423,7 +443,12 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
             if heading
             else len(entries) >= 3 and (2 * leaders >= len(entries) or 2 * named >= len(entries))
         )
-        paged_ok = pages is None or len(numbers) * 3 >= len(entries) * 2
+        # OCR loses page numbers behind leader dots: a headed or dotted 目录 needs only some of them.
+        paged_ok = (
+            pages is None
+            or len(numbers) * 3 >= len(entries) * 2
+            or (numbers and (heading or 2 * leaders >= len(entries)))
+        )
         if enough and ordered and paged_ok:
             if heading:
                 members.add(i - 1)
@@ -464,21 +489,35 @@ def _is_item_toc(entries: list[TocEntry]) -> bool:
     return len(distinct) >= 2 and 2 * len(named) >= len(entries)
 
 
+_TITLE_GLUE = re.compile(r"[、，,；;：:及和与的()（）《》“”\"']")
+
+
+def _title_key(text: str) -> str:
+    return _TITLE_GLUE.sub("", normalize(strip_numbering(text)))
+
+
 def _same_title(entry: str, text: str) -> bool:
     """Whether a body line is the heading a 目录 entry points at. Body titles often add the cluster's
-    name, and a long title may wrap, its first line a prefix of the entry."""
-    a, b = normalize(strip_numbering(entry)), normalize(strip_numbering(text))
+    name or a year range, word their joints differently (、 or 及), and OCR drops a character: they
+    share one long run of characters."""
+    a, b = _title_key(entry), _title_key(text)
     if not a or not b:
         return False
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
-    return len(shorter) >= 4 and len(shorter) >= len(longer) // 3 and (shorter in longer or a.startswith(b))
+    if len(shorter) >= 4 and shorter in longer and len(shorter) >= len(longer) // 3:
+        return True
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    return run >= 6 and run >= 0.75 * len(shorter) and len(shorter) >= len(longer) // 3
 
 
-def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None) -> bool:
-    if not is_title_text(unit.text):
-        return False
+def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset: Ruleset) -> bool:
+    if unit.row or not is_title_text(unit.text):
+        return False  # a table's row is no title
+    names = heading.items if heading is not None else {r.id for r in ruleset.items_titled(unit.text)}
+    if entry.items and names and not entry.items & names:
+        return False  # a title naming another item is not this entry's, however alike they read
     if _same_title(entry.title, unit.text):
         return True
     return heading is not None and bool(entry.items & heading.items)
@@ -513,7 +552,8 @@ def _offset(entries: list[TocEntry], layout: Layout, first_after: int, pages: in
         for entry in numbered:
             page = (entry.page or 0) + d
             if first_after <= page <= pages and any(
-                _matches_entry(entry, layout.units[i], layout.headings.get(i)) for i in tops.get(page, [])
+                _matches_entry(entry, layout.units[i], layout.headings.get(i), layout.ruleset)
+                for i in tops.get(page, [])
             ):
                 scores[d] += 1
     if scores:
@@ -534,16 +574,29 @@ def _toc_starts_paged(layout: Layout, doc: Document) -> None:
         if i not in layout.toc_units and unit.page is not None:
             on_page.setdefault(unit.page, []).append(i)
     previous = max(layout.toc_units)
-    for entry in layout.toc:
+    targets = [min(pages, max(first_after, e.page + offset)) if e.page is not None else None for e in layout.toc]
+    for k, entry in enumerate(layout.toc):
         if entry.page is None:
+            # No number (OCR lost it): the entry's title, as a title at a page's top, before the next entry's page.
+            limit = next((t for t in targets[k + 1 :] if t is not None), pages) + 1
+            for i in range(previous + 1, len(layout.units)):
+                unit, heading = layout.units[i], layout.headings.get(i)
+                if (unit.page or 0) >= limit:
+                    break
+                exact = _matches_entry(entry, unit, heading, layout.ruleset) and _same_title(entry.title, unit.text)
+                if exact or (heading is not None and heading.page_top and entry.items & heading.items):
+                    entry.start, entry.found, previous = i, f"第{unit.page}页标题（目录无页码）", i
+                    break
+            else:
+                entry.found = "目录无页码，正文中未找到标题"
             continue
-        target = min(pages, max(first_after, entry.page + offset))
+        target = targets[k] or first_after
         entry.target = target
         window = [p for p in (target, target + 1, target - 1) if first_after <= p <= pages]
         found = None
         for page in window:
             for i in on_page.get(page, []):
-                if i > previous and _matches_entry(entry, layout.units[i], layout.headings.get(i)):
+                if i > previous and _matches_entry(entry, layout.units[i], layout.headings.get(i), layout.ruleset):
                     found = i
                     break
             if found is not None:
@@ -568,7 +621,7 @@ def _toc_starts_by_title(layout: Layout) -> None:
             heading = layout.headings.get(i)
             unit = layout.units[i]
             exact = normalize(unit.text) == normalize(entry.title)
-            if exact or (heading is not None and _matches_entry(entry, unit, heading)):
+            if exact or (heading is not None and _matches_entry(entry, unit, heading, layout.ruleset)):
                 entry.start, entry.found, previous = i, "标题", i
                 break
         else:
@@ -688,7 +741,8 @@ def analyse(doc: Document, ruleset: Ruleset) -> Layout:
     toc, toc_rows = _find_toc(rows, doc, ruleset)
     keep = {id(rows[i]) for i in toc_rows}
     units = _paragraphs(rows, {p.number: p.width for p in doc.pages} if doc.pages is not None else None, keep)
-    layout = Layout(furniture, printed, units, toc, {i for i, u in enumerate(units) if id(u) in keep}, False, {}, set())
+    toc_units = {i for i, u in enumerate(units) if id(u) in keep}
+    layout = Layout(furniture, printed, units, toc, toc_units, False, {}, set(), ruleset)
     body = _body_size(units)
     layout.display_pages = _display_pages(units, doc, body) if paged else set()
     layout.headings = _headings(units, layout.toc_units, body, layout.display_pages, ruleset)
@@ -733,7 +787,10 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
             source = "toc"
         else:
             title, source = first.text, "heading"
-        sections.append(Section(doc, title, source, body, role="item", title_page=first.page))
+        doubt = None
+        if entry is not None and not titled and entry.target is not None:
+            doubt = f"目录所列「{entry.title}」在第{entry.target}页未见该标题"
+        sections.append(Section(doc, title, source, body, role="item", title_page=first.page, doubt=doubt))
     return sections
 
 

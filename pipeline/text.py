@@ -88,7 +88,8 @@ def page_number(line: str) -> int | None:
 _TOC_PAGE = r"(?:第\s*|[Pp]\.?\s*)?(?P<page>\d{1,4})(?:\s*页)?(?:\s*[-—–~～至]\s*\d{1,4}\s*页?)?"
 _TOC_LEADERS = re.compile(rf"^(?P<title>.*?[^\s.．·…_—\-－])\s*(?:[.．·…_—\-－]{{2,}}|\t)\s*{_TOC_PAGE}\s*$")
 _TOC_SPACED = re.compile(rf"^(?P<title>.*?[^\s\d])[\s\u3000]+{_TOC_PAGE}\s*$")
-_TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)[.．·…_]{3,}\s*$")
+_TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)(?:…{2,}|[.．·…_]{3,})\s*$")
+TOC_NUMBER_ONLY = re.compile(r"^[\s.．·…_—\-－]*(?P<page>\d{1,4})\s*$")  # `……2`: an entry's number on a line of its own
 TOC_ENTRY = re.compile(r"^(?P<title>.+?)(?:[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})|[.．·…_]{2,})\s*$")
 TOC_HEADING = re.compile(r"^\s*(?:[^\s]{0,8}(?:目\s*录|清\s*单))\s*[：:]?\s*$")
 _SERIAL = re.compile(r"^\s*\d{1,2}(?:\s+|[.、．]\s*)(?=\D)")

@@ -10,12 +10,14 @@ from pathlib import Path
 import pytest
 
 from extractors import read_file
+from extractors.pdf import mark_centred
 from fixtures import texts
 from fixtures.clusters import LINQU
 from fixtures.model import ITEM_IDS, Block, ItemDoc
 from fixtures.writers import PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
 from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
+from pipeline.model import Document
 from pipeline.reports import summary_row
 from pipeline.ruleset import Ruleset, load_ruleset
 from pipeline.sections import analyse, split_sections
@@ -281,3 +283,56 @@ def test_a_complete_dossier_with_a_doubt_says_so(tmp_path: Path, ruleset: Rulese
     assert reviews and report["review_count"] == len(reviews)
     assert f"材料齐全，{len(reviews)} 项请人工核对" in summary_line(report)
     assert summary_row(report, "d")["review_count"] == len(reviews)
+
+
+def _ocr_line(text: str, page: int, x0: float, top: float, x1: float, size: float = 12.0) -> Block:
+    from pipeline.model import Block as ModelBlock
+
+    return ModelBlock(text, "line", page, bbox=(x0, top, x1, top + size * 1.3), font_size=size, source="ocr")
+
+
+def scanned_toc_document() -> Document:
+    """OCR reads a 目录's leaders as 「……」 and loses page numbers (one lands on a line of its own, one
+    entry is lost whole); a title on a skewed scan is not quite centred and words its joints differently."""
+    from pipeline.model import Document, Page
+
+    toc = [
+        ("目录", 250, 320),
+        ("一、山东省特色产业集群申请表……", 60, 260),
+        ("……2", 467, 504),
+        ("三、特色产业集群发展规划……", 61, 300),
+        ("四、名牌产品、驰名商标、产业荣誉称号及媒体宣传报道材料……………5", 62, 507),
+        ("五、创新研发中心、公共服务平台、服务体系建设材料……………6", 62, 507),
+        ("六、信息化智能化建设情况……", 64, 330),
+        ("八、申报材料真实性声明………", 65, 310),
+    ]
+    blocks = [_ocr_line(text, 1, x0, 80 + 26 * i, x1) for i, (text, x0, x1) in enumerate(toc)]
+    pages = [
+        ("山东省特色产业集群申请表", ["集群名称 临朐县铝型材加工特色产业集群", "企业数量（户） 182"]),
+        (
+            "临朐县铝型材加工特色产业集群发展情况简介",
+            ["一、历史沿革", "临朐县铝型材产业起步于上世纪八十年代，龙头企业带动作用明显。"],
+        ),
+        ("临朐县铝型材加工产业集群发展规划(2024—2028年)", ["一、基本情况", "为深入贯彻落实管理办法，制定本规划。"]),
+        ("名牌产品、驰名商标、产业荣誉称号及媒体宣传报道材料", ["一、产业荣誉称号", "集群拥有中国驰名商标三件。"]),
+        ("创新研发中心、公共服务平台及服务体系建设材料", ["一、创新研发中心", "集群建有检验检测中心。"]),
+        ("信息化智能化建设情况", ["一、计算能力", "集群数据中心部署服务器三百台。"]),
+        ("申报材料真实性声明", ["本单位郑重声明：所报材料真实、准确、完整。", "申报单位（盖章）"]),
+    ]
+    for number, (title, lines) in enumerate(pages, 2):
+        # Titles centred, but one on a skewed scan not quite; body lines fill the column.
+        x0, x1 = (105, 504) if "创新" in title else (150, 430)
+        blocks.append(_ocr_line(title, number, x0, 75, x1, 15))
+        blocks += [_ocr_line(text, number, 75, 120 + 30 * k, 505) for k, text in enumerate(lines * 4)]
+        blocks.append(_ocr_line(f"- {number - 1} -", number, 280, 790, 310, 10))
+    for i, block in enumerate(blocks):
+        block.index = i
+    mark_centred(blocks, dict.fromkeys(range(1, 9), 595.0))  # as pipeline.scans.merge_ocr does
+    return Document("扫描合订本.pdf", "-", "pdf", blocks=blocks, pages=[Page(n, 595, 842, 300) for n in range(1, 9)])
+
+
+def test_a_scanned_toc_that_lost_page_numbers(ruleset: Ruleset) -> None:
+    sections = [s for s in split_sections(scanned_toc_document(), ruleset) if s.role == "item"]
+    titles = [next(iter(ruleset.items_titled(s.title)), None) for s in sections]
+    assert [t.id if t else None for t in titles] == [i for i in ITEM_IDS if i != "other_materials"]
+    assert [s.pages[0] for s in sections if s.pages] == list(range(2, 9))
