@@ -58,6 +58,7 @@ class SealMark:
     score: float
     diameter_mm: float
     crop_png: bytes = b""  # the seal with a little page around it, for the reports
+    picture: int | None = None  # Word: the picture's 0-based order in the body (extractors.docx.pictures_in)
 
 
 @dataclass
@@ -107,6 +108,7 @@ class Section:
     blocks: list[Block]  # body blocks, the title heading excluded
     role: Literal["whole", "item", "preamble"] = "whole"  # a whole file, a part of a bound file, its cover
     title_page: int | None = None
+    doubt: str | None = None  # what the splitter could not confirm (a 目录 entry's title not found)
 
     @property
     def body_text(self) -> str:
