@@ -75,9 +75,8 @@ def _seal(rule: ItemRule, candidates: list[Candidate], result: ItemResult) -> No
         pictures = {b.picture for b in candidate.section.blocks if b.kind == "figure"}
 
         def inside(mark: SealMark, pages: list[int] | None = pages, pictures: set[int | None] = pictures) -> bool:
-            picture = getattr(mark, "picture", None)
             if mark.page is None:
-                return picture is None or picture in pictures
+                return mark.picture is None or mark.picture in pictures
             return pages is None or pages[0] <= mark.page <= pages[1]
 
         checked += [
