@@ -126,6 +126,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_seals(args: argparse.Namespace) -> int:
+    paths = [Path(p) for p in args.files]
+    for path in paths:
+        if not path.exists():
+            raise UsageError(f"找不到文件：{path}")
+        if not path.is_file():
+            raise UsageError(f"不是文件：{path}（请给出 PDF、图片或 Word 文件）")
+    if args.workers < 1 or args.timeout <= 0:
+        raise UsageError("--workers 至少为 1，--timeout 须大于 0")
+    import json
+
+    from extractors.seal import seal_report
+
+    with ExtractionPool(workers=args.workers, timeout=args.timeout).warm() as pool:
+        reports = seal_report(paths, pool)
+    print(json.dumps(reports[0] if len(reports) == 1 else reports, ensure_ascii=False, indent=2))
+    return EXIT_OK
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="dossier", description="山东省特色产业集群申报材料完整性预审")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -153,6 +172,24 @@ def _parser() -> argparse.ArgumentParser:
         "--dask-address", help="在 Dask 集群上检查（调度器地址，如 tcp://10.0.0.5:8786）；默认在本机多线程检查"
     )
     batch.set_defaults(run=cmd_batch)
+
+    seals = sub.add_parser(
+        "seals",
+        help="查找文件每一页上的公章，输出 JSON",
+        description=(
+            "查找公章（红色圆形、椭圆形印章）：PDF 的每一页、图片文件的每一页（含多页 TIFF）、Word（.docx）中的每张图片。"
+            "输出 JSON：一个文件输出一个对象，多个文件输出列表；"
+            '{"file": …, "pages": [{"page": 1, "seals": [{"box": [x0, y0, x1, y1], "score": 0.93, "shape": "round"}]}]}。'
+            "box 以左上角为原点：PDF 为该页的点（pt，1/72 英寸），图片文件为其像素；"
+            "Word 中的图片：page 为 null，picture 为该图片在正文中的顺序（从 0 起，与 Word 正文中图片出现的先后一致），"
+            "box 为该图片自身的像素。shape 为 round（圆形）或 oval（椭圆形）。"
+            '无法读取的文件给出 {"file": …, "error": "原因"}。退出码：0；参数错误或文件不存在为 2。'
+        ),
+    )
+    seals.add_argument("files", nargs="+", metavar="FILE", help="PDF、图片（JPG/PNG/TIFF/BMP）或 Word（.docx）文件")
+    seals.add_argument("--workers", type=int, default=default_workers(), help="并行处理的进程数（默认：CPU 核数）")
+    seals.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="单页（或单个文件）的处理时限（秒）")
+    seals.set_defaults(run=cmd_seals)
 
     from flows.watch import add_watch_parser
 
