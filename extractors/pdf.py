@@ -8,7 +8,6 @@ line's first and last characters, which is all heading detection needs.
 from __future__ import annotations
 
 import ctypes
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +29,7 @@ _LOAD_ERRORS = {
 }
 
 _BOLD_WEIGHT = 600
+EDGE_WOBBLE = 8.0  # points: lines of one margin on a skewed scan start this far apart
 MIN_PAGE_CHARS = 20
 SPARSE_PAGE_CHARS = 300  # fewer characters than a page of text holds
 
@@ -208,19 +208,25 @@ def text_column(blocks: list[Block], widths: dict[int, float] | None = None) -> 
     that takes the document's edges; without shared right edges, the right edge mirrors the left on
     the page (Word's and 公文 margins are about symmetric)."""
 
+    def shared(values: list[float], floor: float) -> float | None:
+        """The first edge (in `values`' order) that several lines share, within a scan's wobble."""
+        for k, value in enumerate(values):
+            near = [v for v in values[k:] if abs(v - value) <= EDGE_WOBBLE]
+            if len(near) >= floor:
+                return sorted(near)[len(near) // 2]
+        return None
+
     def edges(lines: list[Block], width: float | None) -> tuple[float, float] | None:
-        lefts = Counter(round(b.bbox[0] / 4) * 4 for b in lines if b.bbox)
-        rights = Counter(round(b.bbox[2] / 4) * 4 for b in lines if b.bbox)
-        if not lefts:
+        boxes = [b.bbox for b in lines if b.bbox]
+        if not boxes:
             return None
-        floor = max(2, 0.05 * len(lines))
-        shared_left = [x for x, n in lefts.items() if n >= floor]
-        shared_right = [x for x, n in rights.items() if n >= floor]
-        if not shared_left:
+        floor = max(2, 0.05 * len(boxes))
+        left = shared(sorted(x[0] for x in boxes), floor)
+        right = shared(sorted((x[2] for x in boxes), reverse=True), floor)
+        if left is None:
             return None
-        left = float(min(shared_left))
-        if shared_right and max(shared_right) > left:
-            return left, float(max(shared_right))
+        if right is not None and right > left:
+            return left, right
         if width and width > 2 * left:
             return left, width - left
         return left, max(b.bbox[2] for b in lines if b.bbox)
@@ -249,7 +255,8 @@ def mark_centred(blocks: list[Block], widths: dict[int, float] | None = None) ->
     for block in blocks:
         if block.bbox:
             left, right = columns.get(block.page, columns[None])
-            tolerance = max(8.0, 0.03 * (right - left))
+            # OCR boxes on a skewed scan are loose: their centring is judged less strictly.
+            tolerance = max(8.0, 0.03 * (right - left)) * (2.0 if block.source == "ocr" else 1.0)
             x0, _, x1, _ = block.bbox
             gap_left, gap_right = x0 - left, right - x1
             size = block.font_size or 12.0

@@ -200,6 +200,9 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
     return result
 
 
+PICTURE_COVER = 0.15  # a picture over this share of a page is content (a certificate, a photograph)
+
+
 def _pictures(candidates: list[Candidate]) -> int:
     """Pictures in the item: a Word file's pictures, a PDF's pages that are mostly a picture or a scan
     (certificates, photographed awards). An item of pictures alone is not empty."""
@@ -212,7 +215,8 @@ def _pictures(candidates: list[Candidate]) -> int:
             count += sum(
                 1
                 for page in section.document.pages or []
-                if span[0] <= page.number <= span[1] and (page.image_cover >= 0.3 or page.ocr_reason == "image")
+                if span[0] <= page.number <= span[1]
+                and (page.image_cover >= PICTURE_COVER or page.ocr_reason == "image")
             )
     return count
 

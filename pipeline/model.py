@@ -109,6 +109,7 @@ class Section:
     role: Literal["whole", "item", "preamble"] = "whole"  # a whole file, a part of a bound file, its cover
     title_page: int | None = None
     doubt: str | None = None  # what the splitter could not confirm (a 目录 entry's title not found)
+    span: tuple[int, int] | None = None  # its pages, pictures and blank pages included (bound files)
 
     @property
     def body_text(self) -> str:
@@ -119,6 +120,8 @@ class Section:
         """[first, last] page, 1-based inclusive; None where the format has no pages."""
         if self.document.pages is None:
             return None
+        if self.span is not None:
+            return list(self.span)
         numbers = [b.page for b in self.blocks if b.page is not None]
         if self.title_page is not None:
             numbers.append(self.title_page)

@@ -80,8 +80,10 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
 
 
 def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[SealJob]:
-    """Pages that mention sealing or carry the title of an item needing a seal; Word files whose
-    text does (their pasted seal images are searched)."""
+    """Pages that mention sealing or carry the title of an item needing a seal, and every scanned page
+    (a seal or a photocopy over the 盖章 line can hide the very words that call for it; next to the
+    page's OCR the search costs little); Word files whose text calls for one (their pasted seal
+    images are searched)."""
     jobs: list[SealJob] = []
     for doc in documents:
         if not doc.readable:
@@ -98,7 +100,7 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
         jobs.extend(
             SealJob(paths[doc.path], doc.path, doc.format, page.number)
             for page in doc.pages
-            if ruleset.needs_seal_check("\n".join(by_page.get(page.number, [])))
+            if page.ocr_confidence is not None or ruleset.needs_seal_check("\n".join(by_page.get(page.number, [])))
         )
     return jobs
 

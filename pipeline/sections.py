@@ -39,11 +39,14 @@ from .text import (
 
 MAX_TITLE_CHARS = 50
 TEXT_PAGE_CHARS = 150  # a page with less text, mostly display type or over a picture, is a certificate
+ROW_LOOKBACK = 6  # earlier lines a cell may belong beside (the lines of a wrapped neighbouring cell)
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
 MOSTLY = 0.6  # share of a heading format's headings that must name items for a file to be bound
 BOUND_ITEMS = 4  # items one heading format must name to outweigh a file title that names one
 _SENTENCE_PUNCT = re.compile(r"[。；;！!？?]")
 _CLAUSE_END = ("，", ",", "：", ":", "、")
+_STARTS_ENTRY = re.compile(r"^\s*(?:\d{1,2}[.、．\s]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|附件)")
+_TOC_HEADER = re.compile(r"页\s*[码次]")
 _LABEL = re.compile(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*")
 _NUMBERING_WEIGHT = {1: 6, 2: 4, 3: 2, 4: 1, 5: 0}
 _ASCII_END = re.compile(r"[A-Za-z0-9]$")
@@ -170,19 +173,49 @@ def _same_band(a: Block, b: Block) -> bool:
 
 def _rows(blocks: list[Block], paged: bool) -> list[Unit]:
     """Visual lines: page lines side by side (a table's cells, a 目录 row split by its leaders) are one
-    row. Word blocks are rows as they are."""
+    row, even when the text layer lists a cell after the lines of a wrapped neighbour (a page number
+    after its title's second line). Word blocks are rows as they are."""
     if not paged:
         return [Unit([b], b.text) for b in blocks]
     rows: list[Unit] = []
     for block in blocks:
-        last = rows[-1] if rows else None
-        if last is not None and block.bbox is not None and any(_same_band(b, block) for b in last.blocks):
-            last.blocks.append(block)
-            last.text = last.text + " " + block.text
-            last.row = True
-        else:
+        row = None
+        if block.bbox is not None:
+            for candidate in reversed(rows[-ROW_LOOKBACK:]):
+                if candidate.page != block.page:
+                    break
+                if any(_same_band(b, block) for b in candidate.blocks):
+                    row = candidate
+                    break
+        if row is None:
             rows.append(Unit([block], block.text))
+            continue
+        row.blocks.append(block)
+        row.blocks.sort(key=lambda b: b.bbox[0] if b.bbox else 0.0)
+        row.text = " ".join(b.text for b in row.blocks)
+        row.row = True
     return rows
+
+
+def _repeated_headers(rows: list[Unit], furniture: set[int]) -> list[Unit]:
+    """A table's header row repeated at the top of the next page (Word's 'repeat header rows') is page
+    furniture: the document holds it once, and Word counts its 字 once."""
+    kept: list[Unit] = []
+    last_rows: dict[int, set[str]] = {}
+    first_seen: set[int] = set()
+    for row in rows:
+        page = row.page
+        top = page is not None and page not in first_seen
+        if page is not None:
+            first_seen.add(page)
+        cells = row.row or len(row.text.split()) >= 3  # cells side by side, as blocks or in one line
+        if top and cells and row.text in last_rows.get((page or 0) - 1, set()):
+            furniture.update(b.index for b in row.blocks)
+            continue
+        if page is not None and cells:
+            last_rows.setdefault(page, set()).add(row.text)
+        kept.append(row)
+    return kept
 
 
 def _paragraphs(rows: list[Unit], widths: dict[int, float] | None, keep: set[int]) -> list[Unit]:
@@ -234,7 +267,11 @@ def _wrapped_title(last: Unit, row: Unit) -> bool:
     size = a.font_size or 12.0
     if abs((b.font_size or 0.0) - size) > 0.5 or a.bold != b.bold or a.color != b.color:
         return False
-    if not (b.centered and (a.centered or len(last.blocks) == 1)) or not (0 <= b.bbox[1] - a.bbox[3] < 0.9 * size):
+    # Chinese titles are often set with wide line spacing: up to two lines' height apart.
+    # (OCR boxes of a skewed scan may overlap a little.)
+    if not (b.centered and (a.centered or len(last.blocks) == 1)) or not (
+        -0.6 * size <= b.bbox[1] - a.bbox[3] < 2.0 * size
+    ):
         return False
     if numbering_level(row.text) is not None or _SENTENCE_PUNCT.search(last.text + row.text):
         return False
@@ -401,36 +438,7 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
         elif not _toc_lines(units[i]):
             i += 1
             continue
-        entries: list[TocEntry] = []
-        members: set[int] = set()
-        j = i
-        while j < len(units):
-            if j > i and units[j].first.page_break:
-                break  # the 目录 ends where a new page begins
-            number = TOC_NUMBER_ONLY.match(units[j].text)
-            if number and entries and entries[-1].page is None and TOC_NUMBER_ONLY.match(units[j].text.strip()):
-                entries[-1].page = int(number.group("page"))  # the number OCR read as a box of its own
-                members.add(j)
-                j += 1
-                continue
-            # Bare titles only in a list without page numbers, on the heading's page.
-            bare = headed and not any(e.page is not None for e in entries) and units[j].page == units[i].page
-            found = _toc_lines(units[j]) or (_bare_entry(units[j], ruleset) if bare else [])
-            if not found:
-                # A wrapped entry: this line, then the rest of the title or the page number alone.
-                wrapped = _wrapped_entry(units, j) if entries or headed else None
-                if wrapped is not None:
-                    entries.append(TocEntry(wrapped[0], wrapped[1], units[j + 1], set()))
-                    members.update((j, j + 1))
-                    j += 2
-                    continue
-                break
-            if any(normalize(title) == normalize(e.title) for title, *_ in found for e in entries):
-                break  # a title listed twice: the first item has begun
-            for title, page, _ in found:
-                entries.append(TocEntry(title, page, units[j], set()))
-            members.add(j)
-            j += 1
+        entries, members, j = _toc_run(units, i, headed, ruleset)
         numbers = [e.page for e in entries if e.page is not None]
         ordered = all(a <= b for a, b in itertools.pairwise(numbers)) and all(n <= max_page for n in numbers)
         leaders = sum(1 for u in {id(e.unit): e.unit for e in entries}.values() for *_, lead in _toc_lines(u) if lead)
@@ -457,22 +465,78 @@ def _find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[
     return [], set()
 
 
-def _wrapped_entry(units: list[Unit], j: int) -> tuple[str, int | None] | None:
-    """A 目录 entry over two lines: a title, then its end and page number (`年） 9`) or the number alone."""
-    if j + 1 >= len(units) or not is_title_text(units[j].text) or len(normalize(units[j + 1].text)) > 20:
-        return None
-    if units[j].first.kind == "table" or units[j + 1].first.kind == "table":
-        return None
-    entry = toc_entry(f"{units[j].text.strip()} {units[j + 1].text.strip()}")
-    if entry is None or (entry[1] is None and not entry[2]):
-        return None
-    title = normalize(entry[0]) and _join(units[j].text.strip(), toc_entry_title(units[j + 1].text))
-    return title, entry[1]
-
-
-def toc_entry_title(text: str) -> str:
-    """The title part of a 目录 line's tail (`年） 9` → `年）`; `14` → ``)."""
-    return re.sub(r"[\s.．·…_—\-－]*(?:第\s*)?\d{1,4}\s*页?\s*$", "", text.strip())
+def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple[list[TocEntry], set[int], int]:
+    """The 目录 entries from unit `i` on, the units they take, and where they end. An entry may be
+    wrapped: its first line(s) without a number, the rest with it (in a table, its serial number and
+    page number may stand on lines of their own); OCR may put the page number on a line of its own."""
+    entries: list[TocEntry] = []
+    members: set[int] = set()
+    pending: list[int] = []  # a wrapped entry's first lines
+    j = i
+    while j < len(units):
+        unit = units[j]
+        text = unit.text.strip()
+        if j > i and unit.first.page_break:
+            break  # the 目录 ends where a new page begins
+        if not entries and not pending and _TOC_HEADER.search(text) and len(normalize(text)) <= 12:
+            members.add(j)  # a table's header row: 序号 材料名称 页码
+            j += 1
+            continue
+        number = TOC_NUMBER_ONLY.match(text)
+        if number:
+            if pending:
+                title = "".join(units[k].text.strip() for k in pending)
+                entries.append(TocEntry(title, int(number.group("page")), unit, set()))
+            elif entries and entries[-1].page is None:
+                entries[-1].page = int(number.group("page"))  # a number OCR read as a box of its own
+            elif not entries:
+                break
+            # else: a table's serial number on a line of its own
+            members.update([*pending, j])
+            pending = []
+            j += 1
+            continue
+        if pending and unit.page == units[pending[-1]].page:
+            # `5.创新研发中心、…建设材` then `料……16`: the rest of a title and its number.
+            joined = toc_entry("".join(units[k].text.strip() for k in pending) + text)
+            if joined is not None and joined[1] is not None:
+                entries.append(TocEntry(joined[0], joined[1], unit, set()))
+                members.update([*pending, j])
+                pending = []
+                j += 1
+                continue
+        # Bare titles only in a list without page numbers, on the heading's page.
+        bare = headed and not any(e.page is not None for e in entries) and unit.page == units[i].page
+        found = _toc_lines(unit) or (_bare_entry(unit, ruleset) if bare else [])
+        if found:
+            if pending and entries and _STARTS_ENTRY.match(found[0][0]):
+                # The lines before a numbered entry end the previous entry's title (a wrapped table cell).
+                entries[-1].title = _join(entries[-1].title, "".join(units[k].text.strip() for k in pending))
+            elif pending:
+                first = found[0]
+                found = [(_join("".join(units[k].text.strip() for k in pending), first[0]), *first[1:]), *found[1:]]
+            if any(normalize(title) == normalize(e.title) for title, *_ in found for e in entries):
+                break  # a title listed twice: the first item has begun
+            entries += [TocEntry(title, page, unit, set()) for title, page, _ in found]
+            members.update([*pending, j])
+            pending = []
+            j += 1
+            continue
+        # A wrapped title's first line may end at a joint (、，) but is no sentence; it is on the page of
+        # the 目录 line before it (a 目录 may run onto a second page, but only with an entry).
+        before = units[pending[-1]] if pending else entries[-1].unit if entries else units[max(i - 1, 0)]
+        wraps = (entries or headed) and len(pending) < 4 and unit.first.kind not in ("table", "figure")
+        wraps = wraps and unit.page == before.page
+        if wraps and not _SENTENCE_PUNCT.search(text) and 1 <= len(normalize(text)) <= MAX_TITLE_CHARS:
+            pending.append(j)
+            j += 1
+            continue
+        break
+    if pending and entries and entries[-1].page is not None:
+        entries[-1].title = _join(entries[-1].title, "".join(units[k].text.strip() for k in pending))
+        members.update(pending)
+        pending = []
+    return entries, members, j - len(pending)
 
 
 def _bare_entry(unit: Unit, ruleset: Ruleset) -> list[tuple[str, int | None, bool]]:
@@ -651,15 +715,13 @@ def _fill_toc_gaps(layout: Layout) -> None:
 def _file_title(layout: Layout) -> tuple[int, int] | None:
     """The file's own title as a range of units [first, last]: among its first units (labels such as
     附件2 skipped), the first title-like one, with the centred title-like lines right below it (a title
-    over two paragraphs, a year range). None when the first heading is formatted like other headings
-    (a bound file's first item title) or the file starts with body text."""
+    over two paragraphs, a year range). None when that title is formatted like headings further on (a
+    bound file's first item title) or the file starts with body text."""
     units = layout.units
     for i, unit in enumerate(units[:4]):
         if i in layout.toc_units or _LABEL.fullmatch(unit.text):
             continue
         heading = layout.headings.get(i)
-        if _shares_format(layout, i):
-            return None
         if heading is None and not (is_title_text(unit.text) and len(normalize(unit.text)) <= MAX_TITLE_CHARS):
             return None
         last = i
@@ -669,9 +731,12 @@ def _file_title(layout: Layout) -> tuple[int, int] | None:
             and any(b.centered for b in units[last + 1].blocks)
             and is_title_text(units[last + 1].text)
             and numbering_level(units[last + 1].text) is None
-            and not _shares_format(layout, last + 1)
         ):
             last += 1
+        if heading is not None and any(
+            h.signature == heading.signature for j, h in layout.headings.items() if not i <= j <= last
+        ):
+            return None
         return i, last
     return None
 
@@ -724,6 +789,29 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
         if h.signature == signature and i not in title and (h.unit.page not in layout.display_pages or h.items)
     )
     layout.decision = f"无目录，按同一格式的材料标题拆分（{len(layout.splits)} 处）"
+    _fill_scan_gaps(layout, bool(signature[-1]))
+
+
+def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
+    """A scanned page bound among text pages (a signed declaration, a stamped form): its first line names
+    an item no title found covers. Its title cannot share the text titles' format, so it is looked for
+    by what it says, at the top of a page read the other way (OCR among text, or text among scans)."""
+    by_index = {layout.units[i].index: i for i in layout.splits}
+    covered = {item for i in by_index.values() for item in layout.ruleset.items_titled(layout.units[i].text)}
+    seen: set[int] = set()
+    added: list[int] = []
+    for i, unit in enumerate(layout.units):
+        if unit.page is None or unit.page in seen or i in layout.toc_units:
+            continue
+        seen.add(unit.page)
+        other = all((b.source == "ocr") != ocr for u in layout.units if u.page == unit.page for b in u.blocks)
+        names = {r.id for r in layout.ruleset.items_titled(unit.text)}
+        if other and is_title_text(unit.text) and len(names) == 1 and not names & covered:
+            added.append(i)
+            covered |= names
+    if added:
+        layout.splits = sorted({*layout.splits, *added})
+        layout.decision += f"，另有扫描页标题 {len(added)} 处"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -735,7 +823,7 @@ def analyse(doc: Document, ruleset: Ruleset) -> Layout:
     furniture, printed = _furniture(doc)
     blocks = [b for b in doc.blocks if b.index not in furniture]
     paged = doc.pages is not None
-    rows = _rows(blocks, paged)
+    rows = _repeated_headers(_rows(blocks, paged), furniture)
     # The 目录 is found on visual lines, before a paragraph's lines are joined: its entries run to the
     # margin like a paragraph's lines do.
     toc, toc_rows = _find_toc(rows, doc, ruleset)
@@ -769,15 +857,21 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
         return [_whole(doc, layout)]
     sections: list[Section] = []
     starts = {e.start: e for e in layout.toc if e.start is not None}
-    head = [u for i, u in enumerate(units[: layout.splits[0]]) if i not in layout.toc_units]
+    # An item begins with the labels above its title (附件2), which belong to it, not to the item before.
+    begins = [_label_start(layout, split) for split in layout.splits]
+    head = [u for i, u in enumerate(units[: begins[0]]) if i not in layout.toc_units]
     head_blocks = [b for u in head for b in u.blocks]
+    spans = _spans(layout, begins, doc)
     if head_blocks:
         chars = sum(len(normalize(u.text)) for u in head)
         title = head[0].text if head else "封面"
         role = "preamble" if chars < COVER_CHARS or layout.item_toc else "item"
-        sections.append(Section(doc, title[:60], "first_line", head_blocks, role=role, title_page=head[0].page))
-    bounds = [*layout.splits, len(units)]
-    for start, end in itertools.pairwise(bounds):
+        span = (1, spans[0][0]) if spans and spans[0] else None
+        sections.append(
+            Section(doc, title[:60], "first_line", head_blocks, role=role, title_page=head[0].page, span=span)
+        )
+    ends = [*begins[1:], len(units)]
+    for k, (start, end) in enumerate(zip(layout.splits, ends, strict=True)):
         first = units[start]
         entry = starts.get(start)
         titled = start in layout.headings or (entry is not None and _same_title(entry.title, first.text))
@@ -790,8 +884,44 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
         doubt = None
         if entry is not None and not titled and entry.target is not None:
             doubt = f"目录所列「{entry.title}」在第{entry.target}页未见该标题"
-        sections.append(Section(doc, title, source, body, role="item", title_page=first.page, doubt=doubt))
+        sections.append(
+            Section(doc, title, source, body, role="item", title_page=first.page, doubt=doubt, span=spans[k])
+        )
     return sections
+
+
+def _spans(layout: Layout, begins: list[int], doc: Document) -> list[tuple[int, int] | None]:
+    """Each item's pages in a bound file: from its first page to the page before the next item's, or
+    to that page when the next item starts below other text on it (pages of pictures alone count)."""
+    if doc.pages is None:
+        return [None] * len(begins)
+    first_on_page: dict[int, int] = {}
+    for i, unit in enumerate(layout.units):
+        if unit.page is not None:
+            first_on_page.setdefault(unit.page, i)
+    spans: list[tuple[int, int] | None] = []
+    for k, begin in enumerate(begins):
+        page = layout.units[begin].page or 1
+        if k + 1 < len(begins):
+            following = begins[k + 1]
+            next_page = layout.units[following].page or page
+            last = next_page - 1 if first_on_page.get(next_page) == following else next_page
+        else:
+            last = len(doc.pages)
+        spans.append((page, max(page, last)))
+    return spans
+
+
+def _label_start(layout: Layout, split: int) -> int:
+    start = split
+    while (
+        start > 0
+        and start - 1 not in layout.toc_units
+        and layout.units[start - 1].page == layout.units[split].page
+        and _LABEL.fullmatch(layout.units[start - 1].text)
+    ):
+        start -= 1
+    return start
 
 
 def _whole(doc: Document, layout: Layout) -> Section:
