@@ -70,12 +70,22 @@ def _line_blocks(textpage: pdfium.PdfTextPage, page_no: int, width: float, heigh
             size = round(pdfium_c.FPDFText_GetFontSize(raw, i0), 1)
             if size <= 1.5:  # `1 Tf` scaled by the text matrix: the box height is the real size
                 size = round(t0 - b0, 1)
-            bold = pdfium_c.FPDFText_GetFontWeight(raw, i0) >= _BOLD_WEIGHT
+            bold = pdfium_c.FPDFText_GetFontWeight(raw, i0) >= _BOLD_WEIGHT or _stroked(raw, i0)
             color = _coloured(raw, i0)
         blocks.append(
             Block(text=stripped, kind="line", page=page_no, bbox=bbox, font_size=size, bold=bold, color=color)
         )
     return blocks
+
+
+_STROKED = (pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE, pdfium_c.FPDF_TEXTRENDERMODE_FILL_STROKE_CLIP)
+
+
+def _stroked(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> bool:
+    """Bold made by outlining a regular font's glyphs, as Word and LibreOffice do for a font without a
+    bold face (most Chinese fonts): the weight says 400, the render mode says fill and stroke."""
+    obj = pdfium_c.FPDFText_GetTextObject(raw, index)
+    return bool(obj) and pdfium_c.FPDFTextObj_GetTextRenderMode(obj) in _STROKED
 
 
 def _coloured(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> bool:

@@ -328,7 +328,8 @@ def _is_candidate(unit: Unit, body: float | None) -> bool:
     if block.heading_level is not None:
         return True
     numbered = numbering_level(unit.text) is not None
-    cues = block.bold or block.centered or block.color or _bigger(block, body)
+    # A wrapped title's first line fills the line: its last line shows the centring.
+    cues = block.bold or any(b.centered for b in unit.blocks) or block.color or _bigger(block, body)
     if not cues and not (numbered and len(normalize(unit.text)) <= 30):
         return False
     return len(normalize(unit.text)) <= MAX_TITLE_CHARS + (20 if len(unit.blocks) > 1 else 0)
@@ -755,25 +756,41 @@ def _title_text(layout: Layout) -> str:
     return text
 
 
+def _formats(heading: Heading) -> list[tuple[object, ...]]:
+    """The groupings a heading belongs to, finest first: its whole format; its format whatever its
+    centring (a long title fills its line and cannot be seen to be centred); that, at a page's top
+    (items that start on a new page, among sub-headings formatted alike)."""
+    coarse = (*heading.signature[:4], *heading.signature[5:])
+    found: list[tuple[object, ...]] = [("format", *heading.signature), ("coarse", *coarse)]
+    if heading.page_top:
+        found.append(("top", *coarse))
+    return found
+
+
 def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     """Split a file without a 目录 only where one heading format is mostly titles of different items.
     A file titled as an item is that item, unless the format names many items (its title is a cover's)."""
     title = set(range(layout.title[0], layout.title[1] + 1)) if layout.title else set()
-    groups: dict[Signature, list[int]] = {}
+    groups: dict[tuple[object, ...], list[int]] = {}
     for i, heading in layout.headings.items():
         if i in title or heading.unit.page in layout.display_pages:
             continue
-        groups.setdefault(heading.signature, []).append(i)
-    best: tuple[tuple[float, ...], Signature, int] | None = None
-    for signature, members in groups.items():
+        for key in _formats(heading):
+            groups.setdefault(key, []).append(i)
+    best: tuple[tuple[float, ...], tuple[object, ...], int] | None = None
+    for key, members in groups.items():
         named = [i for i in members if layout.headings[i].items]
         distinct = set().union(*(layout.headings[i].items for i in named)) if named else set()
         if len(distinct) < 2 or len(named) < MOSTLY * len(members):
             continue
+        # The grouping that names the most items wins; then the one whose headings are most purely
+        # distinct item titles at page tops; then the finest.
         tops = sum(1 for i in members if layout.headings[i].page_top) / len(members)
-        score = (len(named) / len(members) + len(distinct) / len(named) + 0.5 * tops, *layout.headings[members[0]].rank)
+        quality = len(named) / len(members) + len(distinct) / len(named) + 0.5 * tops
+        fineness = {"format": 2.0, "top": 1.0, "coarse": 0.0}[str(key[0])]
+        score = (float(len(distinct)), round(quality, 3), fineness, *layout.headings[members[0]].rank)
         if best is None or score > best[0]:
-            best = (score, signature, len(distinct))
+            best = (score, key, len(distinct))
     titled = layout.title is not None and ruleset.items_titled(_title_text(layout))
     if titled and (best is None or best[2] < BOUND_ITEMS):
         layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
@@ -781,15 +798,12 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     if best is None:
         layout.decision = "单独文件，无目录，标题格式中没有以不同材料名称为主的一级"
         return
-    signature = best[1]
-    # Pages with little text were left out of the choice; a separator page titled alike still counts.
-    layout.splits = sorted(
-        i
-        for i, h in layout.headings.items()
-        if h.signature == signature and i not in title and (h.unit.page not in layout.display_pages or h.items)
-    )
+    key = best[1]
+    # Split where the format's headings name an item (a page-top sub-heading formatted alike does not);
+    # pages with little text were left out of the choice, but a separator page titled alike counts.
+    layout.splits = sorted(i for i, h in layout.headings.items() if key in _formats(h) and i not in title and h.items)
     layout.decision = f"无目录，按同一格式的材料标题拆分（{len(layout.splits)} 处）"
-    _fill_scan_gaps(layout, bool(signature[-1]))
+    _fill_scan_gaps(layout, bool(key[-1]))
 
 
 def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
