@@ -194,11 +194,13 @@ def read_docx(path: Path, doc: Document) -> Document:
     except Exception as exc:  # python-docx raises many kinds on malformed packages
         raise Unreadable("corrupt", f"Word 文件已损坏，无法解析（{type(exc).__name__}）") from exc
     blocks: list[Block] = []
-    pictures = 0
+    # Pictures are numbered over the whole body, as the seal search numbers them (a picture outside any
+    # paragraph or table keeps its place in the count).
+    order = {node: k for k, node in enumerate(pictures_in(body))}
     new_page = False  # the previous paragraph ended with a page break
     for item in items:
         try:
-            figures = len(pictures_in(item._element))
+            figures = [order[node] for node in pictures_in(item._element) if node in order]
             if isinstance(item, Paragraph):
                 text = item.text.strip()
                 before, after = _page_break(item)
@@ -229,8 +231,7 @@ def read_docx(path: Path, doc: Document) -> Document:
                     blocks.append(Block(text=text, kind="table", rows=rows, page_break=new_page))
                     new_page = False
             # One block per picture (a certificate, a pasted seal): an item of pictures alone is not empty.
-            blocks.extend(Block(text="", kind="figure", picture=pictures + k) for k in range(figures))
-            pictures += figures
+            blocks.extend(Block(text="", kind="figure", picture=k) for k in figures)
         except Exception:  # one malformed paragraph must not lose the rest of the file
             continue
     for i, block in enumerate(blocks):
