@@ -31,6 +31,9 @@ _LOAD_ERRORS = {
 _BOLD_WEIGHT = 600
 EDGE_WOBBLE = 8.0  # points: lines of one margin on a skewed scan start this far apart
 MIN_PAGE_CHARS = 20
+# Latin-1 characters Chinese documents use on purpose (a 目录's middle-dot leaders, ×, °, ±, a no-break
+# space): not the mojibake of GBK bytes read as Latin-1.
+_LATIN1_IN_CHINESE = frozenset("\u00b7\u00d7\u00b0\u00b1\u00a0\u00b2\u00b3")
 SPARSE_PAGE_CHARS = 300  # fewer characters than a page of text holds
 
 
@@ -194,7 +197,7 @@ def ocr_reason(text: str, image_cover: float) -> str | None:
     # A CID font without a usable Unicode map gives unmapped or private-use code points;
     # GBK bytes read as Latin-1 give mojibake in U+0080–U+00FF.
     unusable = sum(1 for c in text if c == "\ufffd" or "\ue000" <= c <= "\uf8ff" or c < " ")
-    latin1 = sum(1 for c in text if "\u0080" <= c <= "\u00ff")
+    latin1 = sum(1 for c in text if "\u0080" <= c <= "\u00ff" and c not in _LATIN1_IN_CHINESE)
     if unusable > 0.2 * len(text) or latin1 > 0.3 * len(text):
         return "garbage"
     if len(text) < SPARSE_PAGE_CHARS and image_cover > 0.6:
@@ -232,13 +235,15 @@ def text_column(blocks: list[Block], widths: dict[int, float] | None = None) -> 
             return None
         floor = max(2, 0.05 * len(boxes))
         left = shared(sorted(x[0] for x in boxes), floor)
-        right = shared(sorted((x[2] for x in boxes), reverse=True), floor)
         if left is None:
             return None
+        right = shared(sorted((x[2] for x in boxes), reverse=True), floor)
+        # Margins are about symmetric: the mirrored edge holds unless lines really run further right
+        # (a table's inner column edges are no margin).
+        if width and width > 2 * left and (right is None or right <= width - left + EDGE_WOBBLE):
+            return left, width - left
         if right is not None and right > left:
             return left, right
-        if width and width > 2 * left:
-            return left, width - left
         return left, max(b.bbox[2] for b in lines if b.bbox)
 
     by_page: dict[int | None, list[Block]] = {}

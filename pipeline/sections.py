@@ -265,7 +265,9 @@ def _wrapped_title(last: Unit, row: Unit) -> bool:
     if last.row or row.row or a.bbox is None or b.bbox is None or a.page != b.page or a.source != b.source:
         return False
     size = a.font_size or 12.0
-    if abs((b.font_size or 0.0) - size) > 0.5 or a.bold != b.bold or a.color != b.color:
+    # OCR measures line heights roughly: a title's two lines may differ by a fifth.
+    slack = 0.2 * size if a.source == "ocr" else 0.5
+    if abs((b.font_size or 0.0) - size) > slack or a.bold != b.bold or a.color != b.color:
         return False
     # Chinese titles are often set with wide line spacing: up to two lines' height apart.
     # (OCR boxes of a skewed scan may overlap a little.)
@@ -725,21 +727,38 @@ def _file_title(layout: Layout) -> tuple[int, int] | None:
         heading = layout.headings.get(i)
         if heading is None and not (is_title_text(unit.text) and len(normalize(unit.text)) <= MAX_TITLE_CHARS):
             return None
-        last = i
-        while (
-            last + 1 < min(len(units), i + 3)
-            and units[last + 1].first.kind not in ("table", "figure")
-            and any(b.centered for b in units[last + 1].blocks)
-            and is_title_text(units[last + 1].text)
-            and numbering_level(units[last + 1].text) is None
-        ):
-            last += 1
+        last = _title_end(layout, i)
         if heading is not None and any(
             h.signature == heading.signature for j, h in layout.headings.items() if not i <= j <= last
         ):
             return None
         return i, last
     return None
+
+
+def _title_end(layout: Layout, first: int) -> int:
+    """The last unit of a title that starts at `first`: a title set over two or three paragraphs (the
+    cluster's name, then 发展情况简介; a year range) continues in centred or alike title-like lines."""
+    units = layout.units
+    heading = layout.headings.get(first)
+    last = first
+    while last + 1 < min(len(units), first + 3):
+        unit = units[last + 1]
+        alike = (
+            heading is not None
+            and (last + 1) in layout.headings
+            and layout.headings[last + 1].signature == heading.signature
+        )
+        if (
+            unit.first.kind in ("table", "figure")
+            or not (alike or any(b.centered for b in unit.blocks))
+            or not is_title_text(unit.text)
+            or numbering_level(unit.text) is not None
+            or unit.page != units[first].page
+        ):
+            break
+        last += 1
+    return last
 
 
 def _shares_format(layout: Layout, i: int) -> bool:
@@ -819,7 +838,8 @@ def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
             continue
         seen.add(unit.page)
         other = all((b.source == "ocr") != ocr for u in layout.units if u.page == unit.page for b in u.blocks)
-        names = {r.id for r in layout.ruleset.items_titled(unit.text)}
+        text = "".join(u.text for u in layout.units[i : _title_end(layout, i) + 1])
+        names = {r.id for r in layout.ruleset.items_titled(text)}
         if other and is_title_text(unit.text) and len(names) == 1 and not names & covered:
             added.append(i)
             covered |= names
@@ -889,7 +909,8 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
         first = units[start]
         entry = starts.get(start)
         titled = start in layout.headings or (entry is not None and _same_title(entry.title, first.text))
-        body = [b for u in units[start + 1 if titled else start : end] for b in u.blocks]
+        after = _title_end(layout, start) + 1 if titled else start
+        body = [b for u in units[after:end] for b in u.blocks]
         if entry is not None:
             title = entry.title if not titled or not ruleset.items_titled(first.text) else first.text
             source = "toc"
