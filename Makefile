@@ -5,9 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPUS ?= ../shared/corpus
+N ?= 200
+SEED ?= 1
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint fixtures bench acceptance robustness clean system-deps
+.PHONY: demo test lint fixtures bench acceptance robustness accuracy clean system-deps
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -45,6 +47,9 @@ acceptance: $(STAMP)
 
 robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness
+
+accuracy: $(STAMP)
+	$(BIN)/python -m scripts.accuracy --count $(N) --seed $(SEED)
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
