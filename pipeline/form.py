@@ -109,6 +109,13 @@ def _split_line(text: str, rules: tuple[FieldRule, ...]) -> tuple[str, str] | No
     label = _known_label(text, rules)
     if label is None:
         return None
+    gap = re.search(r"\s+", text.strip())
+    if gap:
+        # A label and its value side by side in a line are apart: a label written longer than the known
+        # one (所属市、县（市、区） for 所属市) runs to the gap.
+        head, tail = text.strip()[: gap.start()], text.strip()[gap.end() :]
+        if normalize(head).startswith(normalize(label)) and len(normalize(head)) <= MAX_LABEL_CHARS:
+            return head, tail
     # Consume the label's characters (spacing may differ), then its ending and a bracketed unit if any.
     rest, wanted = text, normalize(label)
     taken = ""

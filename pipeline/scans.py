@@ -196,22 +196,30 @@ def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rules
         if doc.format not in SEAL_FORMATS or not doc.readable or not doc.pages:
             continue
         titles: dict[str, set[int]] = {"text": set(), "ocr": set()}
-        labels: dict[int, set[str]] = {}
+        labels: dict[tuple[str, int], set[str]] = {}
+        previous: Block | None = None
         for b in doc.blocks:
             if not b.page:
                 continue
-            if len(b.text) <= 60 and not TOC_ENTRY.match(b.text) and form.matches_title(b.text):
+            # A title may wrap: `…申报` then `书`.
+            joined = previous.text + b.text if previous is not None and previous.page == b.page else ""
+            if any(len(t) <= 60 and not TOC_ENTRY.match(t) and form.matches_title(t) for t in (b.text, joined) if t):
                 titles[b.source].add(b.page)
-            if b.source == "ocr" and len(normalize(b.text)) <= 30:
-                labels.setdefault(b.page, set()).update(r.id for r in ruleset.form_fields if r.matches_label(b.text))
+            if len(normalize(b.text)) <= 30:
+                found = labels.setdefault((b.source, b.page), set())
+                found.update(r.id for r in ruleset.form_fields if r.matches_label(b.text))
+            previous = b
         if doc.format == "pdf":
-            titled = sorted(titles["text"])
+            # A page titled as the form (and the next: a form runs over), or one with the form's labels.
+            titled = sorted(
+                titles["text"] | {p for (src, p), f in labels.items() if src == "text" and len(f) >= MIN_FORM_LABELS}
+            )
             pages = sorted({p for t in titled for p in (t, t + 1) if p <= len(doc.pages)})[:MAX_FORM_PAGES]
             if pages:
                 jobs.append(TableJob(paths[doc.path], doc.path, tuple(pages)))
         scanned = {page.number: page for page in doc.pages if page.ocr_confidence is not None}
         wanted = {p for t in titles["ocr"] for p in (t, t + 1)}
-        wanted |= {p for p, found in labels.items() if len(found) >= MIN_FORM_LABELS}
+        wanted |= {p for (src, p), found in labels.items() if src == "ocr" and len(found) >= MIN_FORM_LABELS}
         for number in sorted(p for p in wanted if p in scanned)[:MAX_FORM_PAGES]:
             page = scanned[number]
             lines = tuple(

@@ -194,7 +194,13 @@ def _rows(blocks: list[Block], paged: bool) -> list[Unit]:
         row.blocks.sort(key=lambda b: b.bbox[0] if b.bbox else 0.0)
         row.text = " ".join(b.text for b in row.blocks)
         row.row = True
-    return rows
+    # Top to bottom within a page: a table's text layer may list a cell's second line before its first.
+    order = {id(row): k for k, row in enumerate(rows)}
+    return sorted(rows, key=lambda r: (r.page or 0, _top(r), order[id(r)]))
+
+
+def _top(row: Unit) -> float:
+    return min((b.bbox[1] for b in row.blocks if b.bbox), default=0.0)
 
 
 def _repeated_headers(rows: list[Unit], furniture: set[int]) -> list[Unit]:
@@ -499,7 +505,7 @@ def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple
             pending = []
             j += 1
             continue
-        if pending and unit.page == units[pending[-1]].page:
+        if pending and unit.page == units[pending[-1]].page and not _toc_lines(unit):
             # `5.创新研发中心、…建设材` then `料……16`: the rest of a title and its number.
             joined = toc_entry("".join(units[k].text.strip() for k in pending) + text)
             if joined is not None and joined[1] is not None:
@@ -512,7 +518,7 @@ def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple
         bare = headed and not any(e.page is not None for e in entries) and unit.page == units[i].page
         found = _toc_lines(unit) or (_bare_entry(unit, ruleset) if bare else [])
         if found:
-            if pending and entries and _STARTS_ENTRY.match(found[0][0]):
+            if pending and entries and _ends_previous(units, pending, entries[-1].unit, unit, found[0][0]):
                 # The lines before a numbered entry end the previous entry's title (a wrapped table cell).
                 entries[-1].title = _join(entries[-1].title, "".join(units[k].text.strip() for k in pending))
             elif pending:
@@ -540,6 +546,18 @@ def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple
         members.update(pending)
         pending = []
     return entries, members, j - len(pending)
+
+
+def _ends_previous(units: list[Unit], pending: list[int], previous: Unit, current: Unit, title: str) -> bool:
+    """Whether the lines before a 目录 entry end the previous entry's title (a wrapped table cell) rather
+    than begin this one's: on a page, whichever they sit closer to; else whether this entry begins with
+    its own number."""
+    first, last = units[pending[0]], units[pending[-1]]
+    if previous.page == current.page == first.page and all(u.first.bbox for u in (first, last, previous, current)):
+        above = _top(first) - max(b.bbox[3] for b in previous.blocks if b.bbox)
+        below = _top(current) - max(b.bbox[3] for b in last.blocks if b.bbox)
+        return above < below
+    return bool(_STARTS_ENTRY.match(title))
 
 
 def _bare_entry(unit: Unit, ruleset: Ruleset) -> list[tuple[str, int | None, bool]]:
@@ -674,6 +692,14 @@ def _toc_starts_paged(layout: Layout, doc: Document) -> None:
             top = [i for i in on_page.get(target, []) if i > previous]
             if not top or top[0] != on_page.get(target, [None])[0]:
                 entry.found = f"第{target}页未找到标题，且该页已属上一项"
+                continue
+            heading = layout.headings.get(top[0])
+            others = (
+                heading.items if heading else {r.id for r in layout.ruleset.items_titled(layout.units[top[0]].text)}
+            )
+            if entry.items and others and not entry.items & others:
+                # The page begins another item: the 目录 lists what the file does not hold.
+                entry.found = f"第{target}页是另一项材料的标题，目录所列材料未见"
                 continue
             entry.start, entry.found = top[0], f"第{target}页页首"
         previous = entry.start
@@ -911,6 +937,8 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
         titled = start in layout.headings or (entry is not None and _same_title(entry.title, first.text))
         after = _title_end(layout, start) + 1 if titled else start
         body = [b for u in units[after:end] for b in u.blocks]
+        if entry is not None and not titled and not body:
+            continue  # a 目录 entry with neither its title nor any content: the file does not hold it
         if entry is not None:
             title = entry.title if not titled or not ruleset.items_titled(first.text) else first.text
             source = "toc"
