@@ -224,11 +224,44 @@ def _repeated_headers(rows: list[Unit], furniture: set[int]) -> list[Unit]:
     return kept
 
 
+def _word_titles(rows: list[Unit], keep: set[int]) -> list[Unit]:
+    """A Word title set over two paragraphs alike (the cluster's name, then 申报表) is one title; a
+    paragraph that starts a new page, is numbered or names another item than the first begins anew."""
+    units: list[Unit] = []
+    for row in rows:
+        last = units[-1] if units else None
+        if last is not None and id(last) not in keep and id(row) not in keep and _word_title_goes_on(last, row):
+            last.blocks.append(row.first)
+            last.text = _join(last.text, row.text)
+        else:
+            units.append(row if id(row) in keep else Unit(list(row.blocks), row.text, row.row))
+    return units
+
+
+def _word_title_goes_on(last: Unit, row: Unit) -> bool:
+    a, b = last.blocks[-1], row.first
+    if len(last.blocks) > 1 or a.kind in ("table", "figure") or b.kind in ("table", "figure") or b.page_break:
+        return False
+    alike = (a.font_size, a.bold, a.centered, a.style, a.heading_level, a.color) == (
+        b.font_size,
+        b.bold,
+        b.centered,
+        b.style,
+        b.heading_level,
+        b.color,
+    )
+    if not alike or not (a.bold or a.centered or a.heading_level is not None or a.color):
+        return False
+    if numbering_level(row.text) is not None or not is_title_text(last.text) or not is_title_text(row.text):
+        return False
+    return len(normalize(last.text + row.text)) <= MAX_TITLE_CHARS + 20
+
+
 def _paragraphs(rows: list[Unit], widths: dict[int, float] | None, keep: set[int]) -> list[Unit]:
     """A paragraph's wrapped lines and a title's two lines joined; rows in `keep` (the 目录's, whose
     leaders run to the margin) stay as they are."""
     if widths is None:
-        return rows
+        return _word_titles(rows, keep)
     columns = text_column([b for row in rows for b in row.blocks], widths)
     units: list[Unit] = []
     for row in rows:
@@ -681,7 +714,13 @@ def _toc_starts_paged(layout: Layout, doc: Document) -> None:
         found = None
         for page in window:
             for i in on_page.get(page, []):
-                if i > previous and _matches_entry(entry, layout.units[i], layout.headings.get(i), layout.ruleset):
+                heading = layout.headings.get(i)
+                if i <= previous or not _matches_entry(entry, layout.units[i], heading, layout.ruleset):
+                    continue
+                # Off the target page, only the entry's own title or a page's first heading: a sub-heading
+                # naming the item (下一步发展思路 in the introduction) is not where the item starts.
+                near = page == target or _same_title(entry.title, layout.units[i].text)
+                if near or (heading is not None and heading.page_top):
                     found = i
                     break
             if found is not None:
@@ -693,10 +732,9 @@ def _toc_starts_paged(layout: Layout, doc: Document) -> None:
             if not top or top[0] != on_page.get(target, [None])[0]:
                 entry.found = f"第{target}页未找到标题，且该页已属上一项"
                 continue
-            heading = layout.headings.get(top[0])
-            others = (
-                heading.items if heading else {r.id for r in layout.ruleset.items_titled(layout.units[top[0]].text)}
-            )
+            first = next((i for i in top if not _LABEL.fullmatch(layout.units[i].text)), top[0])  # past 附件N
+            title = "".join(u.text for u in layout.units[first : _title_end(layout, first) + 1])
+            others = {r.id for r in layout.ruleset.items_titled(title)}
             if entry.items and others and not entry.items & others:
                 # The page begins another item: the 目录 lists what the file does not hold.
                 entry.found = f"第{target}页是另一项材料的标题，目录所列材料未见"
@@ -706,16 +744,33 @@ def _toc_starts_paged(layout: Layout, doc: Document) -> None:
 
 
 def _toc_starts_by_title(layout: Layout) -> None:
-    """A file without pages (Word): each entry's title found in order after the 目录."""
+    """A file without pages (Word): each entry's title found in order after the 目录. First the titles
+    that read as the entry's (the 目录 copies them); then, for the rest, headings formatted like those
+    titles (or starting a new page) that name the entry's item, between the neighbours' starts — a
+    sub-heading that names an item (八、发展思路 in the introduction) is formatted otherwise."""
     layout.decision = f"目录（{len(layout.toc)} 项），按标题对照"
-    previous = max(layout.toc_units)
+    units, toc_end = layout.units, max(layout.toc_units)
+    previous = toc_end
     for entry in layout.toc:
-        for i in range(previous + 1, len(layout.units)):
-            heading = layout.headings.get(i)
-            unit = layout.units[i]
-            exact = normalize(unit.text) == normalize(entry.title)
-            if exact or (heading is not None and _matches_entry(entry, unit, heading, layout.ruleset)):
+        for i in range(previous + 1, len(units)):
+            if _same_title(entry.title, units[i].text) and _matches_entry(
+                entry, units[i], layout.headings.get(i), layout.ruleset
+            ):
                 entry.start, entry.found, previous = i, "标题", i
+                break
+    formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
+    title_format = formats.most_common(1)[0][0] if formats else None
+    for k, entry in enumerate(layout.toc):
+        if entry.start is not None:
+            continue
+        low = max((e.start for e in layout.toc[:k] if e.start is not None), default=toc_end)
+        high = min((e.start for e in layout.toc[k + 1 :] if e.start is not None), default=len(units))
+        for i in range(low + 1, high):
+            heading = layout.headings.get(i)
+            if heading is None or not entry.items & heading.items:
+                continue
+            if heading.signature == title_format or heading.unit.first.page_break:
+                entry.start, entry.found = i, "同格式标题"
                 break
         else:
             entry.found = "正文中未找到标题"
@@ -937,7 +992,7 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
         titled = start in layout.headings or (entry is not None and _same_title(entry.title, first.text))
         after = _title_end(layout, start) + 1 if titled else start
         body = [b for u in units[after:end] for b in u.blocks]
-        if entry is not None and not titled and not body:
+        if entry is not None and not titled and all(_LABEL.fullmatch(b.text) for b in body):
             continue  # a 目录 entry with neither its title nor any content: the file does not hold it
         if entry is not None:
             title = entry.title if not titled or not ruleset.items_titled(first.text) else first.text
