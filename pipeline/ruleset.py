@@ -33,6 +33,7 @@ class ItemRule:
     limit_words: int | None = None
     needs_seal: bool = False
     generic: bool = False  # named by its titles only where no other item's titles match
+    weak_titles: tuple[re.Pattern[str], ...] = ()  # name it only where no other item's titles match
 
     def matches_title(self, title: str) -> bool:
         """Whether a heading, TOC entry or file name names this item (not merely mentions it). Use
@@ -191,6 +192,7 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
                 limit_words=int(raw["limit_words"]) if raw.get("limit_words") else None,
                 needs_seal=bool(raw.get("needs_seal", False)),
                 generic=bool(raw.get("generic", False)),
+                weak_titles=_patterns(raw.get("weak_titles"), f"{raw['id']}.weak_titles"),
             )
             for raw in data["items"]
         )
@@ -297,4 +299,10 @@ def _items_titled(ruleset: Ruleset, title: str) -> tuple[ItemRule, ...]:
     text = ruleset.title_text(title)
     named = tuple(rule for rule in ruleset.items if rule.matches_title(text))
     specific = tuple(rule for rule in named if not rule.generic)
-    return specific or named
+    if specific or named:
+        return specific or named
+    return tuple(
+        rule
+        for rule in ruleset.items
+        if not any(p.search(text) for p in rule.negative) and any(p.search(text) for p in rule.weak_titles)
+    )

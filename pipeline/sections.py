@@ -310,9 +310,7 @@ def _wrapped_title(last: Unit, row: Unit) -> bool:
         return False
     # Chinese titles are often set with wide line spacing: up to two lines' height apart.
     # (OCR boxes of a skewed scan may overlap a little.)
-    if not (b.centered and (a.centered or len(last.blocks) == 1)) or not (
-        -0.6 * size <= b.bbox[1] - a.bbox[3] < 2.0 * size
-    ):
+    if not b.centered or not (-0.6 * size <= b.bbox[1] - a.bbox[3] < 2.0 * size):
         return False
     if numbering_level(row.text) is not None or _SENTENCE_PUNCT.search(last.text + row.text):
         return False
@@ -520,6 +518,8 @@ def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple
         text = unit.text.strip()
         if j > i and unit.first.page_break:
             break  # the 目录 ends where a new page begins
+        if entries and unit.page != entries[-1].unit.page and not _toc_lines(unit):
+            break  # a 目录 runs onto the next page only with an entry
         if not entries and not pending and _TOC_HEADER.search(text) and len(normalize(text)) <= 12:
             members.add(j)  # a table's header row: 序号 材料名称 页码
             j += 1
@@ -559,6 +559,9 @@ def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple
                 found = [(_join("".join(units[k].text.strip() for k in pending), first[0]), *first[1:]), *found[1:]]
             if any(normalize(title) == normalize(e.title) for title, *_ in found for e in entries):
                 break  # a title listed twice: the first item has begun
+            highest = max((e.page for e in entries if e.page is not None), default=0)
+            if any(page is not None and page < highest for _, page, _ in found):
+                break  # page numbers never go back in a 目录
             entries += [TocEntry(title, page, unit, set()) for title, page, _ in found]
             members.update([*pending, j])
             pending = []
@@ -1031,13 +1034,15 @@ def _spans(layout: Layout, begins: list[int], doc: Document) -> list[tuple[int, 
 
 
 def _label_start(layout: Layout, split: int) -> int:
+    """Where the item whose title is at `split` begins: at the labels (附件2) and the title's own first
+    lines (the cluster's name above 三年行动方案) right above it."""
     start = split
-    while (
-        start > 0
-        and start - 1 not in layout.toc_units
-        and layout.units[start - 1].page == layout.units[split].page
-        and _LABEL.fullmatch(layout.units[start - 1].text)
-    ):
+    while start > 0 and start - 1 not in layout.toc_units and layout.units[start - 1].page == layout.units[split].page:
+        above = layout.units[start - 1]
+        if not (_LABEL.fullmatch(above.text) or (is_title_text(above.text) and _title_end(layout, start - 1) >= start)):
+            break
+        if not _LABEL.fullmatch(above.text) and split - start >= 2:
+            break  # a title of at most three lines
         start -= 1
     return start
 

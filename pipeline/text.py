@@ -88,6 +88,7 @@ def page_number(line: str) -> int | None:
 _TOC_PAGE = r"(?:第\s*|[Pp]\.?\s*)?(?P<page>\d{1,4})(?:\s*页)?(?:\s*[-—–~～至]\s*\d{1,4}\s*页?)?"
 _TOC_LEADERS = re.compile(rf"^(?P<title>.*?[^\s.．·…_—\-－])\s*(?:[.．·…_—\-－]{{2,}}|\t)\s*{_TOC_PAGE}\s*$")
 _TOC_SPACED = re.compile(rf"^(?P<title>.*?[^\s\d])[\s\u3000]+{_TOC_PAGE}\s*$")
+_TOC_BRACKET = re.compile(rf"^(?P<title>.*?[）)])\s*{_TOC_PAGE}\s*$")  # `…（2023—2025年）10`: leaders squeezed out
 _TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)(?:…{2,}|[.．·…_]{3,})\s*$")
 TOC_NUMBER_ONLY = re.compile(r"^[\s.．·…_—\-－]*(?P<page>\d{1,4})\s*$")  # `……2`: an entry's number on a line of its own
 TOC_ENTRY = re.compile(r"^(?P<title>.+?)(?:[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})|[.．·…_]{2,})\s*$")
@@ -98,12 +99,15 @@ _SERIAL = re.compile(r"^\s*\d{1,2}(?:\s+|[.、．]\s*)(?=\D|\d{1,2}[.、．])") 
 def toc_entry(line: str) -> tuple[str, int | None, bool] | None:
     """(title, printed page or None, drawn with leaders) when `line` reads as a 目录 entry."""
     text = line.strip()
-    for pattern, leaders in ((_TOC_LEADERS, True), (_TOC_SPACED, False), (_TOC_LEADERS_ONLY, True)):
+    patterns = ((_TOC_LEADERS, True), (_TOC_SPACED, False), (_TOC_BRACKET, False), (_TOC_LEADERS_ONLY, True))
+    for pattern, leaders in patterns:
         match = pattern.match(text)
         if match:
             title = _SERIAL.sub("", match.group("title")).strip()
             if len(re.findall(r"[\u4e00-\u9fff]", title)) < 2 or title.endswith(("。", "；", "，", "：", ":")):
                 return None
+            if re.fullmatch(r"(附件|附表)\s*[0-9一二三四五六七八九十]*[：:]?", title):
+                return None  # `附件 1`: a label above a title, not an entry
             page = match.groupdict().get("page")
             return title, int(page) if page else None, leaders
     return None
