@@ -15,7 +15,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
 from pipeline.model import Block, Document, Page
-from pipeline.text import is_page_number
+from pipeline.text import is_page_number, join_wrapped
 
 from .errors import Unreadable
 
@@ -162,7 +162,7 @@ def read_tables(path: Path, pages: list[int]) -> list[Block]:
         with pdfplumber.open(path) as pdf:
             for number in pages:
                 for rows in pdf.pages[number - 1].extract_tables():
-                    cells = [[" ".join((cell or "").split()) for cell in row] for row in rows]
+                    cells = [[join_wrapped(cell or "") for cell in row] for row in rows]
                     text = "\n".join("\t".join(c for c in row if c) for row in cells).strip()
                     if text:
                         tables.append(Block(text=text, kind="table", page=number, rows=cells))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import openpyxl
@@ -11,6 +12,7 @@ from pipeline.model import Block, Document
 from .errors import Unreadable
 
 MAX_CELLS = 200_000
+_DEFAULT_SHEET = re.compile(r"(?i)sheet\s*\d*|工作表\s*\d*")
 
 
 def read_xlsx(path: Path, doc: Document) -> Document:
@@ -30,7 +32,13 @@ def read_xlsx(path: Path, doc: Document) -> Document:
                 if any(values):
                     rows.append(values)
             if rows:
-                doc.blocks.append(Block(text=sheet.title, kind="heading", heading_level=1))
+                # A sheet named by hand names its content; Sheet1 / 工作表1 says nothing.
+                if not _DEFAULT_SHEET.fullmatch(sheet.title.strip()):
+                    doc.blocks.append(Block(text=sheet.title, kind="heading", heading_level=1))
+                # Rows of one filled cell above the grid are its title and captions (集群企业名录).
+                while rows and sum(1 for v in rows[0] if v) == 1 and len(rows) > 1:
+                    text = next(v for v in rows.pop(0) if v)
+                    doc.blocks.append(Block(text=text, kind="paragraph", centered=not doc.blocks))
                 text = "\n".join("\t".join(v for v in row if v) for row in rows)
                 doc.blocks.append(Block(text=text, kind="table", rows=rows))
     finally:

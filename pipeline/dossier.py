@@ -15,7 +15,7 @@ from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 from .checks import file_findings, intake_findings, judge_item
 from .evidence import Evidence, inventory, summarize
 from .figures import conditions, cross_check, missing_fields
-from .form import FormField, form_fields, read_form
+from .form import FormField, attested_places, form_fields, read_form
 from .identify import Candidate, add_evidence, assign, score_section
 from .intake import open_dossier
 from .model import Document, Finding, ItemResult, Location
@@ -171,7 +171,9 @@ class Figures:
 def judge_figures(by_item: dict[str, list[Candidate]], items: list[ItemResult], ruleset: Ruleset) -> Figures:
     """The form's fields, Art. 4 and the cross-checks; nothing is judged without a form."""
     form_candidates = by_item.get(ruleset.form_item or "", [])
-    found = read_form(form_candidates, ruleset)
+    # Place names the text layer of any item gives (OCR'd names on the form are checked against them).
+    texts = (b.text for cands in by_item.values() for c in cands for b in c.section.blocks if b.source == "text")
+    found = read_form(form_candidates, ruleset, attested_places(texts, ruleset))
     fields = form_fields(found, ruleset)
     form_item = next((i for i in items if i.id == ruleset.form_item), None)
     where = form_item.locations[0] if form_item and form_item.locations else None

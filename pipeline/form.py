@@ -10,7 +10,7 @@ ruleset names the labels each field goes by; every other labelled pair is kept t
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -213,11 +213,16 @@ def is_blank(text: str, ocr: bool = False) -> bool:
     return bool(_BLANK.match(text) or (ocr and _OCR_DASH.match(text)))
 
 
+_OCR_SPECKS = re.compile(r"[°º˚'`´~^•∙]")
+
+
 def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tuple[Any, bool]:
     if is_blank(text, ocr):
         return None, False
     parse = {"money": parse_money, "area": parse_area, "count": parse_count}.get(rule.kind)
     if parse is not None:
+        if ocr:
+            text = _OCR_SPECKS.sub("", text)  # a speck of the scan read as ° or ' between figure and unit
         quantity = parse(text, label)
         if quantity is None:
             return None, False
@@ -233,9 +238,41 @@ def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tup
     return clean or None, False
 
 
-def read_form(candidates: list[Candidate], ruleset: Ruleset) -> list[FormField]:
+def attested_places(texts: Iterable[str], ruleset: Ruleset) -> frozenset[str]:
+    """The ruleset's place names that a dossier's text layer (not OCR) names."""
+    if not ruleset.places:
+        return frozenset()
+    pattern = re.compile("|".join(sorted(map(re.escape, ruleset.places), key=len, reverse=True)))
+    return frozenset(m.group() for text in texts for m in pattern.finditer(text))
+
+
+def correct_places(text: str, attested: frozenset[str], known: frozenset[str] = frozenset()) -> str:
+    """OCR's misreading of a rare place-name character (莒县 read 营县, 茌平区 read 在平区) put right: a
+    run of the text one character off a place the dossier names elsewhere, with the same last character
+    (县, 区, 市), itself no known place, and no other attested place as close."""
+
+    def off_by_one(run: str, name: str) -> bool:
+        return run[-1] == name[-1] and sum(a != b for a, b in zip(run, name, strict=True)) == 1
+
+    for name in sorted(attested, key=len, reverse=True):
+        if name in text:
+            continue
+        n = len(name)
+        fits = [
+            k for k in range(len(text) - n + 1) if off_by_one(text[k : k + n], name) and text[k : k + n] not in known
+        ]
+        if len(fits) != 1:
+            continue
+        run = text[fits[0] : fits[0] + n]
+        if any(off_by_one(run, other) for other in attested if other != name and len(other) == n):
+            continue
+        text = text[: fits[0]] + name + text[fits[0] + n :]
+    return text
+
+
+def read_form(candidates: list[Candidate], ruleset: Ruleset, attested: frozenset[str] = frozenset()) -> list[FormField]:
     """Every labelled pair of the form's sections, those the ruleset knows named and normalised;
-    a field's first occurrence wins."""
+    a field's first occurrence wins. Names read by OCR are checked against `attested` places."""
     rules = ruleset.form_fields
     found: list[FormField] = []
     for candidate in candidates:
@@ -265,6 +302,8 @@ def read_form(candidates: list[Candidate], ruleset: Ruleset) -> list[FormField]:
             if rule.id not in taken and rule.matches_label(field.label):
                 field.id = rule.id
                 field.value, field.approximate = _normalise(rule, field.label, field.text, field.ocr)
+                if field.ocr and isinstance(field.value, str) and attested:
+                    field.value = correct_places(field.value, attested, frozenset(ruleset.places))
                 taken.add(rule.id)
                 break
     return found

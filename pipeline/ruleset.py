@@ -128,6 +128,7 @@ class Ruleset:
     relaxation: str = ""
     source: str = ""
     masks: tuple[re.Pattern[str], ...] = ()  # organisation names and the like: not an item's words
+    places: tuple[str, ...] = ()  # cities and county-level divisions (OCR'd names are checked against them)
 
     def mask(self, text: str) -> str:
         """`text` without the names the vocabulary masks (工业和信息化局 is not 信息化)."""
@@ -261,6 +262,13 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             relaxation=str(data.get("relaxation", "")),
             source=source,
             masks=_patterns((data.get("vocabulary") or {}).get("masks"), "vocabulary.masks"),
+            places=tuple(
+                dict.fromkeys(
+                    str(name)
+                    for city, counties in (data.get("places") or {}).items()
+                    for name in (city, *(counties or []))
+                )
+            ),
         )
     except (KeyError, TypeError, ValueError) as exc:
         if isinstance(exc, RulesetError):

@@ -111,3 +111,17 @@ def toc_entry(line: str) -> tuple[str, int | None, bool] | None:
             page = match.groupdict().get("page")
             return title, int(page) if page else None, leaders
     return None
+
+
+_CJK_EDGE = re.compile(rf"[{_EAST_ASIAN}{_WIDE_PUNCT}]")
+
+
+def join_wrapped(text: str) -> str:
+    """A cell's or title's wrapped lines as one line: Chinese wraps at any character, so no space goes
+    where a line broke between two Chinese characters (`一千七百八十点` / `六亿元`); elsewhere one space."""
+    out = ""
+    for piece in text.split():
+        if out and not (_CJK_EDGE.match(out[-1]) and _CJK_EDGE.match(piece[0])):
+            out += " "
+        out += piece
+    return out

@@ -84,3 +84,30 @@ def test_a_scanned_form_is_read_from_its_grid(forms_batch: Path) -> None:
                 continue  # the seal stamped over the approval text is read too
             value = by_label[normalize(other["label"])]["text"]
             assert value in ("", other["value"]) or normalize(value) == normalize(other["value"]), (other, value)
+
+
+@pytest.mark.parametrize(
+    ("read", "attested", "want"),
+    [
+        ("营县煤化工特色产业集群", {"莒县", "日照市"}, "莒县煤化工特色产业集群"),  # 莒 read as 营
+        ("在平区科技和工业信息化局", {"茌平区"}, "茌平区科技和工业信息化局"),  # 茌 read as 在
+        ("单县", {"莘县"}, "单县"),  # a real county is never "corrected" into another
+        ("冠县", {"莘县", "单县"}, "冠县"),
+        ("营县", {"莘县", "莒县"}, "营县"),  # two places one character off: no guess
+    ],
+)
+def test_ocr_place_names_put_right_only_against_the_dossiers_own_text(read: str, attested: set[str], want: str) -> None:
+    from pipeline.form import correct_places
+    from pipeline.ruleset import load_ruleset
+
+    assert correct_places(read, frozenset(attested), frozenset(load_ruleset().places)) == want
+
+
+def test_a_cell_wrapped_inside_a_chinese_number_is_read_whole() -> None:
+    from pipeline.numbers import parse_money
+    from pipeline.text import join_wrapped
+
+    assert join_wrapped("一千七百八十点\n六亿元") == "一千七百八十点六亿元"
+    assert join_wrapped("ERP\n系统") == "ERP 系统"
+    quantity = parse_money(join_wrapped("一千七百八十点\n六亿元"), "集群营业收入")
+    assert quantity is not None and quantity.value == 178_060_000_000

@@ -336,3 +336,18 @@ def test_a_scanned_toc_that_lost_page_numbers(ruleset: Ruleset) -> None:
     titles = [next(iter(ruleset.items_titled(s.title)), None) for s in sections]
     assert [t.id if t else None for t in titles] == [i for i in ITEM_IDS if i != "other_materials"]
     assert [s.pages[0] for s in sections if s.pages] == list(range(2, 9))
+
+
+def test_a_spreadsheet_titled_in_its_first_row(tmp_path: Path, ruleset: Ruleset) -> None:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(["集群企业名录"])
+    sheet.append(["序号", "企业名称", "主要产品"])
+    for k in range(1, 6):
+        sheet.append([k, f"临朐县第{k}铝业有限公司", "建筑铝型材"])
+    book.save(tmp_path / "附件7.xlsx")
+    sections = split_sections(read_file(tmp_path / "附件7.xlsx", "附件7.xlsx", "-", 0), ruleset)
+    assert [s.title for s in sections] == ["集群企业名录"]
+    assert [r.id for r in ruleset.items_titled(sections[0].title)] == ["other_materials"]
