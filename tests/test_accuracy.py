@@ -1,6 +1,6 @@
 """The accuracy instrument: the scorer on hand-made truth and reports, the varied generator's own consistency
 (files open, truth agrees with itself, introductions count what the truth says when read back), and one
-end-to-end run of the real pipeline on a small text-only sample against THRESHOLDS."""
+end-to-end run of the real pipeline on a small sample (a few scanned pages) against THRESHOLDS."""
 
 from __future__ import annotations
 
