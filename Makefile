@@ -6,7 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 CORPUS ?= ../shared/corpus
 N ?= 200
-SEED ?= 1
+# make accuracy's seed: one nobody tuned on (development looked at seeds 1 and 7)
+SEED ?= 3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
 .PHONY: demo test lint fixtures bench acceptance robustness accuracy clean system-deps
@@ -49,7 +50,7 @@ robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness
 
 accuracy: $(STAMP)
-	$(BIN)/python -m scripts.accuracy --count $(N) --seed $(SEED)
+	$(BIN)/python -m scripts.accuracy --count $(N) --seed $(SEED) --out out/accuracy-s$(SEED)
 
 clean:
 	rm -rf out .pytest_cache .ruff_cache
