@@ -22,7 +22,7 @@ from extractors.seal import SealJob
 
 from .model import Block, Document
 from .ruleset import Ruleset
-from .text import TOC_ENTRY, normalize
+from .text import normalize, toc_entry
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size
@@ -203,7 +203,7 @@ def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rules
                 continue
             # A title may wrap: `…申报` then `书`.
             joined = previous.text + b.text if previous is not None and previous.page == b.page else ""
-            if any(len(t) <= 60 and not TOC_ENTRY.match(t) and form.matches_title(t) for t in (b.text, joined) if t):
+            if any(len(t) <= 60 and toc_entry(t) is None and form.matches_title(t) for t in (b.text, joined) if t):
                 titles[b.source].add(b.page)
             if len(normalize(b.text)) <= 30:
                 found = labels.setdefault((b.source, b.page), set())

@@ -91,7 +91,6 @@ _TOC_SPACED = re.compile(rf"^(?P<title>.*?[^\s\d])[\s\u3000]+{_TOC_PAGE}\s*$")
 _TOC_BRACKET = re.compile(rf"^(?P<title>.*?[）)])\s*{_TOC_PAGE}\s*$")  # `…（2023—2025年）10`: leaders squeezed out
 _TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)(?:…{2,}|[.．·…_]{3,})\s*$")
 TOC_NUMBER_ONLY = re.compile(r"^[\s.．·…_—\-－]*(?P<page>\d{1,4})\s*$")  # `……2`: an entry's number on a line of its own
-TOC_ENTRY = re.compile(r"^(?P<title>.+?)(?:[\s.．·…_—\-]{2,}\s*(?P<page>\d{1,4})|[.．·…_]{2,})\s*$")
 TOC_HEADING = re.compile(r"^\s*(?:[^\s]{0,8}(?:目\s*录|清\s*单))\s*[：:]?\s*$")
 _SERIAL = re.compile(r"^\s*\d{1,2}(?:\s+|[.、．]\s*)(?=\D|\d{1,2}[.、．])")  # a table's serial: `3 3.名牌…`
 

@@ -1,0 +1,395 @@
+"""The 目录 (table of contents) of a bound file: found by its structure, its entries placed on pages.
+
+A 目录 is a run of entries whose page numbers never decrease, whatever its heading says (目录, 目　录,
+申报材料目录, 材料清单, none), with leaders, a tab, a space or a table's 页码 column; an entry may wrap
+over two lines or cells, and OCR may lose its number or read it on a line of its own. Printed page
+numbers become physical ones through the footers' page numbers, else through the offset that best puts
+entries' titles at page tops (unnumbered covers); each item starts at the top of its page, and the
+entry's title found on or next to that page only refines where. A Word file has no pages: its entries
+are found by the titles they copy.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from difflib import SequenceMatcher
+
+from .layout import (
+    LABEL,
+    MAX_TITLE_CHARS,
+    SENTENCE_PUNCT,
+    Heading,
+    Layout,
+    TocEntry,
+    Unit,
+    is_title_text,
+    join,
+    title_end,
+    top,
+)
+from .model import Document
+from .ruleset import Ruleset
+from .text import TOC_HEADING, TOC_NUMBER_ONLY, normalize, numbering_level, strip_numbering, toc_entry
+
+_STARTS_ENTRY = re.compile(r"^\s*(?:\d{1,2}[.、．\s]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|附件)")
+
+
+_TOC_HEADER = re.compile(r"页\s*[码次]")
+
+
+def _toc_lines(unit: Unit) -> list[tuple[str, int | None, bool]]:
+    """The 目录 entries a unit holds: a line, a Word TOC-style paragraph, or a Word table's rows."""
+    block = unit.first
+    if block.heading_level is not None:
+        return []  # a heading, not a 目录 line
+    if block.kind == "table" and block.rows:
+        if not any("页" in cell for cell in block.rows[0] if cell):
+            return []  # a 目录 in a table has a 页码 column
+        found = []
+        for row in block.rows:
+            cells = [c.strip() for c in row if c and c.strip()]
+            if len(cells) >= 2 and re.fullmatch(r"(第\s*)?\d{1,4}(\s*[-—–~～至]\s*\d{1,4})?\s*页?", cells[-1]):
+                title = max(cells[:-1], key=len)
+                if len(re.findall(r"[\u4e00-\u9fff]", title)) >= 2:
+                    found.append((title, int(re.findall(r"\d+", cells[-1])[0]), False))
+        return found
+    entry = toc_entry(unit.text)
+    if entry is not None:
+        return [entry]
+    if (block.style or "").lower().startswith(("toc", "目录")) and is_title_text(unit.text):
+        return [(unit.text.strip(), None, False)]
+    return []
+
+
+def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[TocEntry], set[int]]:
+    """The first run of 目录 entries near the start whose page numbers never decrease."""
+    pages = len(doc.pages) if doc.pages is not None else None
+    limit_page = max(6, round(0.3 * pages)) if pages else None
+    limit_unit = len(units) if pages else max(40, round(0.4 * len(units)))
+    max_page = (pages + 10) if pages else 999
+    i = 0
+    while i < min(len(units), limit_unit):
+        if limit_page and (units[i].page or 0) > limit_page:
+            break
+        headed = bool(TOC_HEADING.match(units[i].text))
+        if headed:
+            i += 1  # the entries follow the heading; without page numbers they may be bare titles
+        elif not _toc_lines(units[i]):
+            i += 1
+            continue
+        entries, members, j = _toc_run(units, i, headed, ruleset)
+        numbers = [e.page for e in entries if e.page is not None]
+        ordered = all(a <= b for a, b in itertools.pairwise(numbers)) and all(n <= max_page for n in numbers)
+        leaders = sum(1 for u in {id(e.unit): e.unit for e in entries}.values() for *_, lead in _toc_lines(u) if lead)
+        for entry in entries:
+            entry.items = {r.id for r in ruleset.items_titled(entry.title)}
+        named = sum(1 for e in entries if e.items)
+        heading = headed
+        enough = (
+            len(entries) >= 2
+            if heading
+            else len(entries) >= 3 and (2 * leaders >= len(entries) or 2 * named >= len(entries))
+        )
+        # OCR loses page numbers behind leader dots: a headed or dotted 目录 needs only some of them.
+        paged_ok = (
+            pages is None
+            or len(numbers) * 3 >= len(entries) * 2
+            or (numbers and (heading or 2 * leaders >= len(entries)))
+        )
+        if enough and ordered and paged_ok:
+            if heading:
+                members.add(i - 1)
+            return entries, members
+        i = j + 1 if j > i else i + 1
+    return [], set()
+
+
+def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple[list[TocEntry], set[int], int]:
+    """The 目录 entries from unit `i` on, the units they take, and where they end. An entry may be
+    wrapped: its first line(s) without a number, the rest with it (in a table, its serial number and
+    page number may stand on lines of their own); OCR may put the page number on a line of its own."""
+    entries: list[TocEntry] = []
+    members: set[int] = set()
+    pending: list[int] = []  # a wrapped entry's first lines
+    j = i
+    while j < len(units):
+        unit = units[j]
+        text = unit.text.strip()
+        if j > i and unit.first.page_break:
+            break  # the 目录 ends where a new page begins
+        if entries and unit.page != entries[-1].unit.page and not _toc_lines(unit):
+            break  # a 目录 runs onto the next page only with an entry
+        if not entries and not pending and _TOC_HEADER.search(text) and len(normalize(text)) <= 12:
+            members.add(j)  # a table's header row: 序号 材料名称 页码
+            j += 1
+            continue
+        number = TOC_NUMBER_ONLY.match(text)
+        if number:
+            if pending:
+                title = "".join(units[k].text.strip() for k in pending)
+                entries.append(TocEntry(title, int(number.group("page")), unit, set()))
+            elif entries and entries[-1].page is None:
+                entries[-1].page = int(number.group("page"))  # a number OCR read as a box of its own
+            elif not entries:
+                break
+            # else: a table's serial number on a line of its own
+            members.update([*pending, j])
+            pending = []
+            j += 1
+            continue
+        if pending and unit.page == units[pending[-1]].page and not _toc_lines(unit):
+            # `5.创新研发中心、…建设材` then `料……16`: the rest of a title and its number.
+            joined = toc_entry("".join(units[k].text.strip() for k in pending) + text)
+            if joined is not None and joined[1] is not None:
+                entries.append(TocEntry(joined[0], joined[1], unit, set()))
+                members.update([*pending, j])
+                pending = []
+                j += 1
+                continue
+        # Bare titles only in a list without page numbers, on the heading's page.
+        bare = headed and not any(e.page is not None for e in entries) and unit.page == units[i].page
+        found = _toc_lines(unit) or (_bare_entry(unit, ruleset) if bare else [])
+        if found:
+            if pending and entries and _ends_previous(units, pending, entries[-1].unit, unit, found[0][0]):
+                # The lines before a numbered entry end the previous entry's title (a wrapped table cell).
+                entries[-1].title = join(entries[-1].title, "".join(units[k].text.strip() for k in pending))
+            elif pending:
+                first = found[0]
+                found = [(join("".join(units[k].text.strip() for k in pending), first[0]), *first[1:]), *found[1:]]
+            if any(normalize(title) == normalize(e.title) for title, *_ in found for e in entries):
+                break  # a title listed twice: the first item has begun
+            highest = max((e.page for e in entries if e.page is not None), default=0)
+            if any(page is not None and page < highest for _, page, _ in found):
+                break  # page numbers never go back in a 目录
+            entries += [TocEntry(title, page, unit, set()) for title, page, _ in found]
+            members.update([*pending, j])
+            pending = []
+            j += 1
+            continue
+        # A wrapped title's first line may end at a joint (、，) but is no sentence; it is on the page of
+        # the 目录 line before it (a 目录 may run onto a second page, but only with an entry).
+        before = units[pending[-1]] if pending else entries[-1].unit if entries else units[max(i - 1, 0)]
+        wraps = (entries or headed) and len(pending) < 4 and unit.first.kind not in ("table", "figure")
+        wraps = wraps and unit.page == before.page
+        if wraps and not SENTENCE_PUNCT.search(text) and 1 <= len(normalize(text)) <= MAX_TITLE_CHARS:
+            pending.append(j)
+            j += 1
+            continue
+        break
+    if pending and entries and entries[-1].page is not None:
+        entries[-1].title = join(entries[-1].title, "".join(units[k].text.strip() for k in pending))
+        members.update(pending)
+        pending = []
+    return entries, members, j - len(pending)
+
+
+def _ends_previous(units: list[Unit], pending: list[int], previous: Unit, current: Unit, title: str) -> bool:
+    """Whether the lines before a 目录 entry end the previous entry's title (a wrapped table cell) rather
+    than begin this one's: on a page, whichever they sit closer to; else whether this entry begins with
+    its own number."""
+    first, last = units[pending[0]], units[pending[-1]]
+    if previous.page == current.page == first.page and all(u.first.bbox for u in (first, last, previous, current)):
+        above = top(first) - max(b.bbox[3] for b in previous.blocks if b.bbox)
+        below = top(current) - max(b.bbox[3] for b in last.blocks if b.bbox)
+        return above < below
+    return bool(_STARTS_ENTRY.match(title))
+
+
+def _bare_entry(unit: Unit, ruleset: Ruleset) -> list[tuple[str, int | None, bool]]:
+    """Under a 目录 heading, a line that only names an item (a list without page numbers)."""
+    if unit.first.kind in ("table", "figure") or not is_title_text(unit.text):
+        return []
+    named = bool(ruleset.items_titled(unit.text)) or numbering_level(unit.text) is not None
+    return [(unit.text.strip(), None, False)] if named else []
+
+
+def is_item_toc(entries: list[TocEntry]) -> bool:
+    named = [e for e in entries if e.items]
+    distinct = set().union(*(e.items for e in named)) if named else set()
+    return len(distinct) >= 2 and 2 * len(named) >= len(entries)
+
+
+_TITLE_GLUE = re.compile(r"[、，,；;：:及和与的()（）《》“”\"']")
+
+
+def _title_key(text: str) -> str:
+    return _TITLE_GLUE.sub("", normalize(strip_numbering(text)))
+
+
+def same_title(entry: str, text: str) -> bool:
+    """Whether a body line is the heading a 目录 entry points at. Body titles often add the cluster's
+    name or a year range, word their joints differently (、 or 及), and OCR drops a character: they
+    share one long run of characters."""
+    a, b = _title_key(entry), _title_key(text)
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    shorter, longer = sorted((a, b), key=len)
+    if len(shorter) >= 4 and shorter in longer and len(shorter) >= len(longer) // 3:
+        return True
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    return run >= 6 and run >= 0.75 * len(shorter) and len(shorter) >= len(longer) // 3
+
+
+def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset: Ruleset) -> bool:
+    if unit.row or not is_title_text(unit.text):
+        return False  # a table's row is no title
+    names = heading.items if heading is not None else {r.id for r in ruleset.items_titled(unit.text)}
+    if entry.items and names and not entry.items & names:
+        return False  # a title naming another item is not this entry's, however alike they read
+    if same_title(entry.title, unit.text):
+        return True
+    return heading is not None and bool(entry.items & heading.items)
+
+
+def _page_tops(units: list[Unit], skip: set[int]) -> dict[int, list[int]]:
+    """Positions of the first three units of each page (after furniture)."""
+    tops: dict[int, list[int]] = {}
+    for i, unit in enumerate(units):
+        if i in skip or unit.page is None:
+            continue
+        top = tops.setdefault(unit.page, [])
+        if len(top) < 3:
+            top.append(i)
+    return tops
+
+
+def _offset(entries: list[TocEntry], layout: Layout, first_after: int, pages: int) -> tuple[int, str]:
+    """Physical minus printed page number: from the footers' page numbers when they agree, else the
+    offset that puts most entries' titles at their page's top, else the first item right after the 目录."""
+    numbered = [e for e in entries if e.page is not None]
+    d0 = first_after - numbered[0].page if numbered and numbered[0].page is not None else 0
+    if len(layout.printed) >= 2:
+        offsets = Counter(physical - printed for physical, printed in layout.printed.items() if physical >= first_after)
+        if offsets:
+            best, count = offsets.most_common(1)[0]
+            if count * 2 >= sum(offsets.values()):
+                return best, "页脚页码"
+    tops = _page_tops(layout.units, layout.toc_units | set())
+    scores: Counter[int] = Counter()
+    for d in range(-3, 16):
+        for entry in numbered:
+            page = (entry.page or 0) + d
+            if first_after <= page <= pages and any(
+                _matches_entry(entry, layout.units[i], layout.headings.get(i), layout.ruleset)
+                for i in tops.get(page, [])
+            ):
+                scores[d] += 1
+    if scores:
+        top = max(scores.values())
+        best = min((d for d, n in scores.items() if n == top), key=lambda d: abs(d - d0))
+        return best, f"目录标题与页首对照（{top}/{len(numbered)} 项）"
+    return d0, "目录后第一页"
+
+
+def place_by_page(layout: Layout, doc: Document) -> None:
+    pages = len(doc.pages or [])
+    toc_last = max((layout.units[i].page or 0) for i in layout.toc_units)
+    first_after = min(pages, toc_last + 1)
+    offset, how = _offset(layout.toc, layout, first_after, pages)
+    layout.decision = f"目录（{len(layout.toc)} 项），页码偏移 {offset:+d}（{how}）"
+    on_page: dict[int, list[int]] = {}
+    for i, unit in enumerate(layout.units):
+        if i not in layout.toc_units and unit.page is not None:
+            on_page.setdefault(unit.page, []).append(i)
+    previous = max(layout.toc_units)
+    targets = [min(pages, max(first_after, e.page + offset)) if e.page is not None else None for e in layout.toc]
+    for k, entry in enumerate(layout.toc):
+        if entry.page is None:
+            # No number (OCR lost it): the entry's title, as a title at a page's top, before the next entry's page.
+            limit = next((t for t in targets[k + 1 :] if t is not None), pages) + 1
+            for i in range(previous + 1, len(layout.units)):
+                unit, heading = layout.units[i], layout.headings.get(i)
+                if (unit.page or 0) >= limit:
+                    break
+                exact = _matches_entry(entry, unit, heading, layout.ruleset) and same_title(entry.title, unit.text)
+                if exact or (heading is not None and heading.page_top and entry.items & heading.items):
+                    entry.start, entry.found, previous = i, f"第{unit.page}页标题（目录无页码）", i
+                    break
+            else:
+                entry.found = "目录无页码，正文中未找到标题"
+            continue
+        target = targets[k] or first_after
+        entry.target = target
+        window = [p for p in (target, target + 1, target - 1) if first_after <= p <= pages]
+        found = None
+        for page in window:
+            for i in on_page.get(page, []):
+                heading = layout.headings.get(i)
+                if i <= previous or not _matches_entry(entry, layout.units[i], heading, layout.ruleset):
+                    continue
+                # Off the target page, only the entry's own title or a page's first heading: a sub-heading
+                # naming the item (下一步发展思路 in the introduction) is not where the item starts.
+                near = page == target or same_title(entry.title, layout.units[i].text)
+                if near or (heading is not None and heading.page_top):
+                    found = i
+                    break
+            if found is not None:
+                break
+        if found is not None:
+            entry.start, entry.found = found, f"第{layout.units[found].page}页标题"
+        else:
+            top = [i for i in on_page.get(target, []) if i > previous]
+            if not top or top[0] != on_page.get(target, [None])[0]:
+                entry.found = f"第{target}页未找到标题，且该页已属上一项"
+                continue
+            first = next((i for i in top if not LABEL.fullmatch(layout.units[i].text)), top[0])  # past 附件N
+            title = "".join(u.text for u in layout.units[first : title_end(layout, first) + 1])
+            others = {r.id for r in layout.ruleset.items_titled(title)}
+            if entry.items and others and not entry.items & others:
+                # The page begins another item: the 目录 lists what the file does not hold.
+                entry.found = f"第{target}页是另一项材料的标题，目录所列材料未见"
+                continue
+            entry.start, entry.found = top[0], f"第{target}页页首"
+        previous = entry.start
+
+
+def place_by_title(layout: Layout) -> None:
+    """A file without pages (Word): each entry's title found in order after the 目录. First the titles
+    that read as the entry's (the 目录 copies them); then, for the rest, headings formatted like those
+    titles (or starting a new page) that name the entry's item, between the neighbours' starts — a
+    sub-heading that names an item (八、发展思路 in the introduction) is formatted otherwise."""
+    layout.decision = f"目录（{len(layout.toc)} 项），按标题对照"
+    units, toc_end = layout.units, max(layout.toc_units)
+    previous = toc_end
+    for entry in layout.toc:
+        for i in range(previous + 1, len(units)):
+            if same_title(entry.title, units[i].text) and _matches_entry(
+                entry, units[i], layout.headings.get(i), layout.ruleset
+            ):
+                entry.start, entry.found, previous = i, "标题", i
+                break
+    formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
+    title_format = formats.most_common(1)[0][0] if formats else None
+    for k, entry in enumerate(layout.toc):
+        if entry.start is not None:
+            continue
+        low = max((e.start for e in layout.toc[:k] if e.start is not None), default=toc_end)
+        high = min((e.start for e in layout.toc[k + 1 :] if e.start is not None), default=len(units))
+        for i in range(low + 1, high):
+            heading = layout.headings.get(i)
+            if heading is None or not entry.items & heading.items:
+                continue
+            if heading.signature == title_format or heading.unit.first.page_break:
+                entry.start, entry.found = i, "同格式标题"
+                break
+        else:
+            entry.found = "正文中未找到标题"
+
+
+def fill_toc_gaps(layout: Layout) -> None:
+    """An item the 目录 does not list (an entry lost to OCR, a title reworded) starts at a heading that
+    names it and is formatted like the titles the 目录 found."""
+    starts = {e.start for e in layout.toc if e.start is not None}
+    covered = set().union(*(e.items for e in layout.toc)) if layout.toc else set()
+    formats = {layout.headings[i].signature for i in starts if i in layout.headings}
+    added: dict[str, int] = {}
+    for i, heading in sorted(layout.headings.items()):
+        if i <= max(layout.toc_units) or heading.signature not in formats or i in starts:
+            continue
+        for item in sorted(heading.items - covered):
+            added.setdefault(item, i)
+    layout.splits = sorted(starts | set(added.values()))
