@@ -48,5 +48,25 @@ def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return batch(SAMPLES / "dossiers", tmp_path_factory.mktemp("batch"))
 
 
+@pytest.fixture(scope="module")
+def ruleset() -> Any:
+    """The bundled ruleset (shandong-2020)."""
+    from pipeline.ruleset import load_ruleset
+
+    return load_ruleset()
+
+
+def write(path: Path, data: bytes) -> Path:
+    """`data` into `path`, its folders made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data)
+    return path
+
+
+def present(report: dict[str, Any]) -> dict[str, bool]:
+    """Item id → present, from a report.json dict."""
+    return {i["id"]: i["present"] for i in report["items"]}
+
+
 def report_of(batch: Path, dossier_id: str) -> dict[str, Any]:
     return json.loads((batch / dossier_id / "report.json").read_text(encoding="utf-8"))

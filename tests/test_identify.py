@@ -10,8 +10,9 @@ from extractors import read_file
 from fixtures.model import Block, ItemDoc
 from fixtures.writers import DocxStyle, docx_bytes, pdf_bytes
 from pipeline.dossier import check_dossier
-from pipeline.ruleset import Ruleset, load_ruleset
+from pipeline.ruleset import Ruleset
 from pipeline.sections import split_sections
+from tests.conftest import present, write
 
 INTRO_BODY = [
     Block("h2", "一、历史沿革"),
@@ -23,27 +24,12 @@ INTRO_BODY = [
 ]
 
 
-@pytest.fixture(scope="module")
-def ruleset() -> Ruleset:
-    return load_ruleset()
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
-def _items(report: dict) -> dict[str, bool]:
-    return {i["id"]: i["present"] for i in report["items"]}
-
-
 @pytest.mark.parametrize("headings", ["styles", "bold"])
 def test_sub_sections_that_name_items_stay_inside_the_introduction(
     tmp_path: Path, ruleset: Ruleset, headings: str
 ) -> None:
     intro = ItemDoc("introduction", "特色产业集群发展情况简介", INTRO_BODY)
-    path = _write(tmp_path / "a.docx", docx_bytes([intro], DocxStyle(headings=headings)))  # type: ignore[arg-type]
+    path = write(tmp_path / "a.docx", docx_bytes([intro], DocxStyle(headings=headings)))  # type: ignore[arg-type]
     doc = read_file(path, "a.docx", "-", 0)
     sections = split_sections(doc, ruleset)
     assert len(sections) == 1
@@ -53,14 +39,14 @@ def test_sub_sections_that_name_items_stay_inside_the_introduction(
 
 def test_mentions_do_not_make_items_present(tmp_path: Path, ruleset: Ruleset) -> None:
     intro = ItemDoc("introduction", "特色产业集群发展情况简介", INTRO_BODY)
-    _write(tmp_path / "d" / "简介.docx", docx_bytes([intro]))
+    write(tmp_path / "d" / "简介.docx", docx_bytes([intro]))
     report = check_dossier(tmp_path / "d", ruleset).report
-    present = _items(report)
-    assert present["introduction"]
-    assert not present["development_plan"]
-    assert not present["informatization"]
-    assert not present["innovation_platforms"]
-    assert not present["authenticity_declaration"]
+    found = present(report)
+    assert found["introduction"]
+    assert not found["development_plan"]
+    assert not found["informatization"]
+    assert not found["innovation_platforms"]
+    assert not found["authenticity_declaration"]
 
 
 def test_pdf_titles_found_by_size_with_a_meaningless_name(tmp_path: Path, ruleset: Ruleset) -> None:
@@ -81,7 +67,7 @@ def test_pdf_titles_found_by_size_with_a_meaningless_name(tmp_path: Path, rulese
         ],
     )
     result = pdf_bytes([plan, declaration])
-    _write(tmp_path / "d" / "扫描件001.pdf", result.data)
+    write(tmp_path / "d" / "扫描件001.pdf", result.data)
     report = check_dossier(tmp_path / "d", ruleset).report
     items = {i["id"]: i for i in report["items"]}
     assert items["development_plan"]["present"] and items["authenticity_declaration"]["present"]
@@ -94,7 +80,7 @@ def test_pdf_titles_found_by_size_with_a_meaningless_name(tmp_path: Path, rulese
 
 
 def test_title_only_file_is_empty(tmp_path: Path, ruleset: Ruleset) -> None:
-    _write(tmp_path / "d" / "3.发展规划.docx", docx_bytes([ItemDoc("development_plan", "特色产业集群发展规划", [])]))
+    write(tmp_path / "d" / "3.发展规划.docx", docx_bytes([ItemDoc("development_plan", "特色产业集群发展规划", [])]))
     report = check_dossier(tmp_path / "d", ruleset).report
     codes = {(f["code"], f["item"]) for f in report["findings"]}
     assert ("ITEM_EMPTY", "development_plan") in codes
@@ -107,7 +93,7 @@ def test_content_without_a_title_is_low_confidence(tmp_path: Path, ruleset: Rule
             "p", "集群依托云计算平台和工业互联网，建设数据中心，提升计算能力和存储能力，推进企业上云和大数据应用。" * 3
         )
     ]
-    _write(tmp_path / "d" / "材料3.docx", docx_bytes([ItemDoc("informatization", "", body)]))
+    write(tmp_path / "d" / "材料3.docx", docx_bytes([ItemDoc("informatization", "", body)]))
     report = check_dossier(tmp_path / "d", ruleset).report
     item = next(i for i in report["items"] if i["id"] == "informatization")
     assert item["present"], "content alone, dense enough, identifies the item"
@@ -118,6 +104,6 @@ def test_content_without_a_title_is_low_confidence(tmp_path: Path, ruleset: Rule
 def test_word_count_excludes_the_title_and_page_numbers(tmp_path: Path, ruleset: Ruleset) -> None:
     body = [Block("p", "临朐县铝型材产业起步于上世纪八十年代。" * 100)]  # 19 字 × 100
     result = pdf_bytes([ItemDoc("introduction", "特色产业集群发展情况简介", body)], footer="dash")
-    _write(tmp_path / "d" / "简介.pdf", result.data)
+    write(tmp_path / "d" / "简介.pdf", result.data)
     intro = check_dossier(tmp_path / "d", ruleset).report["items"][1]
     assert intro["metrics"]["word_count"] == 1900

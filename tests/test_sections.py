@@ -19,24 +19,10 @@ from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
 from pipeline.model import Document
 from pipeline.reports import summary_row
-from pipeline.ruleset import Ruleset, load_ruleset
+from pipeline.ruleset import Ruleset
 from pipeline.sections import analyse, split_sections
 from pipeline.text import count_words
-
-
-@pytest.fixture(scope="module")
-def ruleset() -> Ruleset:
-    return load_ruleset()
-
-
-def _write(path: Path, data: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
-    return path
-
-
-def _present(report: dict) -> dict[str, bool]:
-    return {i["id"]: i["present"] for i in report["items"]}
+from tests.conftest import present, write
 
 
 def _starts(report: dict) -> dict[str, int | None]:
@@ -106,9 +92,9 @@ def test_bound_pdf_items_start_where_the_toc_says(
     tmp_path: Path, ruleset: Ruleset, heading: str | None, covers: int, footer: bool
 ) -> None:
     data, starts = bound_pdf(heading, covers=covers, footer=footer)
-    path = _write(tmp_path / "合订本.pdf", data)
+    path = write(tmp_path / "合订本.pdf", data)
     report = check_dossier(path, ruleset).report
-    assert all(_present(report).values()), _present(report)
+    assert all(present(report).values()), present(report)
     assert _starts(report) == starts
     layout = analyse(read_file(path, path.name, "-", 0), ruleset)
     assert layout.item_toc and len(layout.toc) == 8
@@ -153,7 +139,7 @@ def _word_heading_dossier(tmp_path: Path, with_toc: bool) -> tuple[Path, list[st
     first = soffice_to_pdf([("a.docx", build([0] * 8))])["a.pdf"]
     pages = _title_pages(first, [items[i].title for i in ITEM_IDS])
     data = soffice_to_pdf([("a.docx", build(pages))])["a.pdf"] if with_toc else first
-    path = _write(tmp_path / "汇编.pdf", data)
+    path = write(tmp_path / "汇编.pdf", data)
     return path, [str(p) for p in _title_pages(data, [items[i].title for i in ITEM_IDS])]
 
 
@@ -174,7 +160,7 @@ def _title_pages(pdf: bytes, titles: list[str]) -> list[int]:
 def test_word_heading_1_smaller_than_the_body(tmp_path: Path, ruleset: Ruleset, with_toc: bool) -> None:
     path, pages = _word_heading_dossier(tmp_path, with_toc)
     report = check_dossier(path, ruleset).report
-    assert all(_present(report).values()), _present(report)
+    assert all(present(report).values()), present(report)
     assert [str(_starts(report)[i]) for i in ITEM_IDS] == pages
 
 
@@ -198,17 +184,17 @@ def test_an_introduction_whose_sub_headings_name_items_is_one_item(tmp_path: Pat
     intro = ItemDoc("introduction", f"{LINQU.name}发展情况简介", INTRO_NAMING_ITEMS)
     data = docx_bytes([intro]) if kind == "docx" else pdf_bytes([intro], footer="dash").data
     folder = tmp_path / "d"
-    _write(folder / f"材料2.{kind}", data)
+    write(folder / f"材料2.{kind}", data)
     declaration = texts.authenticity_declaration(LINQU)
-    _write(folder / "材料8.docx", docx_bytes([declaration]))
+    write(folder / "材料8.docx", docx_bytes([declaration]))
     doc = read_file(folder / f"材料2.{kind}", f"材料2.{kind}", "-", 0)
     sections = split_sections(doc, ruleset)
     assert len(sections) == 1
     report = check_dossier(folder, ruleset).report
-    present = _present(report)
-    assert present["introduction"] and present["authenticity_declaration"]
+    found = present(report)
+    assert found["introduction"] and found["authenticity_declaration"]
     for item in ("brand_evidence", "innovation_platforms", "informatization", "development_plan"):
-        assert not present[item], item
+        assert not found[item], item
     intro_words = next(i for i in report["items"] if i["id"] == "introduction")["metrics"]["word_count"]
     assert intro_words == sum(count_words(b.text) for b in INTRO_NAMING_ITEMS)
 
@@ -216,7 +202,7 @@ def test_an_introduction_whose_sub_headings_name_items_is_one_item(tmp_path: Pat
 def test_a_wrapped_title_and_indented_paragraphs(tmp_path: Path, ruleset: Ruleset) -> None:
     title = "临朐县铝型材加工特色产业集群创新研发中心、公共服务平台和中小企业服务体系建设情况说明材料"
     body = [Block("p", "集群建有检验检测中心。" * 2), Block("p", "特此说明。"), Block("p", "研发平台运行良好。" * 6)]
-    path = _write(tmp_path / "x.pdf", pdf_bytes([ItemDoc("innovation_platforms", title, body)]).data)
+    path = write(tmp_path / "x.pdf", pdf_bytes([ItemDoc("innovation_platforms", title, body)]).data)
     sections = split_sections(read_file(path, "x.pdf", "-", 0), ruleset)
     assert len(sections) == 1
     assert sections[0].title == title
@@ -244,9 +230,9 @@ def test_an_organisation_name_is_not_the_item_it_contains(tmp_path: Path, rulese
         "临朐县工业和信息化局",
         [Block("p", "关于集群企业名单的说明：集群内相关企业名单及统一社会信用代码见附表，数据截至上年末。" * 2)],
     )
-    _write(tmp_path / "d" / "说明.docx", docx_bytes([letter]))
+    write(tmp_path / "d" / "说明.docx", docx_bytes([letter]))
     report = check_dossier(tmp_path / "d", ruleset).report
-    assert not _present(report)["informatization"]
+    assert not present(report)["informatization"]
 
 
 def test_picture_only_brand_evidence_is_not_empty(tmp_path: Path, ruleset: Ruleset) -> None:
@@ -262,7 +248,7 @@ def test_picture_only_brand_evidence_is_not_empty(tmp_path: Path, ruleset: Rules
         d.add_paragraph().add_run().add_picture(io.BytesIO(buffer.getvalue()), width=Cm(12))
     buffer = io.BytesIO()
     d.save(buffer)
-    _write(tmp_path / "d" / "4.docx", buffer.getvalue())
+    write(tmp_path / "d" / "4.docx", buffer.getvalue())
     report = check_dossier(tmp_path / "d", ruleset).report
     brand = next(i for i in report["items"] if i["id"] == "brand_evidence")
     assert brand["present"]
@@ -276,7 +262,7 @@ def test_a_complete_dossier_with_a_doubt_says_so(tmp_path: Path, ruleset: Rulese
         doc = items[item]
         if item == "informatization":  # no title, an opaque name: identified by its content alone
             doc = ItemDoc(item, "", [Block("p", b.text) for b in doc.blocks if b.kind == "p"])
-        _write(folder / f"{item if item != 'informatization' else '材料'}.docx", docx_bytes([doc]))
+        write(folder / f"{item if item != 'informatization' else '材料'}.docx", docx_bytes([doc]))
     report = check_dossier(folder, ruleset).report
     assert report["verdict"] == "complete"
     reviews = [f for f in report["findings"] if f["code"] == "LOW_CONFIDENCE"]
