@@ -276,7 +276,7 @@ def mark_centred(blocks: list[Block], widths: dict[int, float] | None = None) ->
             gap_left, gap_right = x0 - left, right - x1
             size = block.font_size or 12.0
             # An indented line (two characters in) that runs to about the right margin is a paragraph's start.
-            indented = 1.5 * size <= gap_left <= 2.8 * size and gap_right < 3.0 * size
+            indented = 1.5 * size <= gap_left <= 2.8 * size and gap_right < 1.0 * size
             block.centered = (
                 min(gap_left, gap_right) > 0.5 * size and abs(gap_left - gap_right) < tolerance and not indented
             )

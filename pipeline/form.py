@@ -231,6 +231,8 @@ def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tup
     clean = " ".join(text.split())
     if not re.search(r"[\u4e00-\u9fff]", clean) and len(clean) <= 2:
         return None, False  # a name with no Chinese in it is a stroke (`/` read as `1`), not a name
+    if ocr:
+        clean = clean.rstrip(".。,，、;；:：·")  # a speck after a name read as a full stop
     if ocr and re.search(r"[\u4e00-\u9fff]", clean):
         clean = clean.translate(_FULL_WIDTH_BRACKETS)  # OCR confuses （ and (; Chinese text has （
     if rule.kind == "region":

@@ -56,9 +56,11 @@ def _file_title(layout: Layout) -> tuple[int, int] | None:
             return None
         last = title_end(layout, i)
         if heading is not None and any(
-            h.signature == heading.signature for j, h in layout.headings.items() if not i <= j <= last
+            h.signature == heading.signature and h.items - heading.items
+            for j, h in layout.headings.items()
+            if not i <= j <= last
         ):
-            return None
+            return None  # formatted like other items' titles further on: a bound file's first item title
         return i, last
     return None
 
@@ -119,7 +121,31 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     # pages with little text were left out of the choice, but a separator page titled alike counts.
     layout.splits = sorted(i for i, h in layout.headings.items() if key in _formats(h) and i not in title and h.items)
     layout.decision = f"无目录，按同一格式的材料标题拆分（{len(layout.splits)} 处）"
+    _fill_recoloured(layout, key, title)
     _fill_scan_gaps(layout, bool(key[-1]))
+
+
+def _fill_recoloured(layout: Layout, key: tuple[object, ...], title: set[int]) -> None:
+    """An item title set apart by colour or centring alone (a declaration's red title) that names an
+    item no chosen title names, at a page's start: an item title too."""
+    styled, tier, bold, _colour, _centred, level, ocr = layout.headings[layout.splits[0]].signature
+    covered = {item for i in layout.splits for item in layout.headings[i].items}
+    # Near a page's start: its first or second unit (a red 公文 header may stand above the title).
+    near_top: set[int] = set()
+    seen: dict[int | None, int] = {}
+    for i, unit in enumerate(layout.units):
+        seen[unit.page] = seen.get(unit.page, 0) + 1
+        if seen[unit.page] <= 2:
+            near_top.add(i)
+    for i, heading in sorted(layout.headings.items()):
+        s_styled, s_tier, s_bold, _c, _cc, s_level, s_ocr = heading.signature
+        alike = (s_styled, s_tier, s_bold, s_level, s_ocr) == (styled, tier, bold, level, ocr)
+        fresh = len(heading.items) == 1 and not heading.items & covered
+        started = heading.page_top or (heading.unit.page is not None and i in near_top)
+        if alike and fresh and started and i not in title and i not in layout.splits:
+            layout.splits = sorted([*layout.splits, i])
+            covered |= heading.items
+            layout.decision += f"，另有颜色或对齐不同的同级标题「{heading.unit.text[:20]}」"
 
 
 def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
@@ -246,9 +272,17 @@ def _label_start(layout: Layout, split: int) -> int:
     """Where the item whose title is at `split` begins: at the labels (附件2) and the title's own first
     lines (the cluster's name above 三年行动方案) right above it."""
     start = split
+    heading = layout.headings.get(split)
     while start > 0 and start - 1 not in layout.toc_units and layout.units[start - 1].page == layout.units[split].page:
         above = layout.units[start - 1]
-        if not (LABEL.fullmatch(above.text) or (is_title_text(above.text) and title_end(layout, start - 1) >= start)):
+        above_heading = layout.headings.get(start - 1)
+        # A title line above is set like the title: centred, or a heading formatted alike (not a date
+        # or signature closing the item before).
+        alike = any(b.centered for b in above.blocks) or (
+            heading is not None and above_heading is not None and above_heading.signature == heading.signature
+        )
+        title_line = alike and is_title_text(above.text) and title_end(layout, start - 1) >= start
+        if not (LABEL.fullmatch(above.text) or title_line):
             break
         if not LABEL.fullmatch(above.text) and split - start >= 2:
             break  # a title of at most three lines

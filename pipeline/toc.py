@@ -29,7 +29,7 @@ from .layout import (
     title_end,
     top,
 )
-from .model import Document
+from .model import Block, Document
 from .ruleset import Ruleset
 from .text import TOC_HEADING, TOC_NUMBER_ONLY, normalize, numbering_level, strip_numbering, toc_entry
 
@@ -79,7 +79,7 @@ def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[T
         elif not _toc_lines(units[i]):
             i += 1
             continue
-        entries, members, j = _toc_run(units, i, headed, ruleset)
+        entries, members, j = (headed and _table_toc(units, i)) or _toc_run(units, i, headed, ruleset)
         numbers = [e.page for e in entries if e.page is not None]
         ordered = all(a <= b for a, b in itertools.pairwise(numbers)) and all(n <= max_page for n in numbers)
         leaders = sum(1 for u in {id(e.unit): e.unit for e in entries}.values() for *_, lead in _toc_lines(u) if lead)
@@ -104,6 +104,91 @@ def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[T
             return entries, members
         i = j + 1 if j > i else i + 1
     return [], set()
+
+
+_SERIAL_CELL = re.compile(r"\d{1,2}")
+_PAGE_CELL = re.compile(r"(?:第\s*)?(\d{1,4})(?:\s*[-—–~～至]\s*\d{1,4})?\s*页?")
+_NUMBERED_TITLE = re.compile(r"^\s*(\d{1,2})\s*[.、．]")
+_WHOLE_ROW = re.compile(r"(\d{1,2})\s+(.+?)\s+(\d{1,4})")
+_TITLE_AND_PAGE = re.compile(r"(.*\D)\s+(\d{1,4})")
+
+
+def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int] | None:
+    """A 目录 drawn as a table on a page (序号 | 材料名称 | 页码) whose title cells wrap: the serial and the
+    page number stand centred beside a title of several lines, and a text layer lists the pieces in any
+    order. Read as columns: each serial takes the page number level with it and the title lines of its
+    number (`2.…`) or, unnumbered, nearest to it."""
+    page = units[i].page if i < len(units) else None
+    if page is None:
+        return None
+    end = i
+    while end < len(units) and units[end].page == page and not SENTENCE_PUNCT.search(units[end].text):
+        end += 1
+    pieces = [b for u in units[i:end] for b in u.blocks if b.bbox and not _TOC_HEADER.search(b.text)]
+    if len(pieces) < 6:
+        return None
+    left = min(b.bbox[0] for b in pieces)
+    right = max(b.bbox[2] for b in pieces)
+    # A row the text layer gives whole (`4 4.研发及服务平台材料 18`) is serial, title and number at once.
+    whole = {id(b): m for b in pieces if b.bbox[0] < left + 12 and (m := _WHOLE_ROW.fullmatch(b.text.strip()))}
+    serials = [
+        b for b in pieces if (_SERIAL_CELL.fullmatch(b.text.strip()) or id(b) in whole) and b.bbox[0] < left + 12
+    ]
+    numbers = [
+        b for b in pieces if _PAGE_CELL.fullmatch(b.text.strip()) and b.bbox[2] > right - 40 and b not in serials
+    ]
+    titles = [b for b in pieces if b not in serials and b not in numbers]
+    # A title cell's last line and the page number the text layer gave as one piece (`称号及…材料 15`).
+    tails: dict[int, int] = {}
+    for block in titles:
+        tail = _TITLE_AND_PAGE.fullmatch(block.text.strip())
+        if tail and block.bbox[2] > right - 40:
+            tails[id(block)] = int(tail.group(2))
+    if len(serials) < 2 or len(numbers) + len(tails) < 2 or not titles:
+        return None
+
+    def middle(block: Block) -> float:
+        return (block.bbox[1] + block.bbox[3]) / 2  # type: ignore[index]
+
+    serials.sort(key=middle)
+    owner: dict[int, list[Block]] = {id(s): [] for s in serials}
+    current: Block | None = None
+    for block in sorted(titles, key=middle):
+        numbered = _NUMBERED_TITLE.match(block.text)
+        if numbered:
+            current = next((s for s in serials if _serial(s, whole) == numbered.group(1)), None)
+        nearest = min(serials, key=lambda s: abs(middle(s) - middle(block)))
+        owner[id(current if current is not None else nearest)].append(block)
+    entries: list[TocEntry] = []
+    for serial in serials:
+        lines = owner[id(serial)]
+        row = whole.get(id(serial))
+        title = _NUMBERED_TITLE.sub("", row.group(2)).strip() if row else ""
+        if not lines and not row:
+            return None
+        tail_pages = [tails[id(line)] for line in lines if id(line) in tails]
+        for line in lines:
+            text = line.text.strip()
+            if id(line) in tails:
+                text = _TITLE_AND_PAGE.fullmatch(text).group(1)  # type: ignore[union-attr]
+            title = join(title, _NUMBERED_TITLE.sub("", text).strip() if line is lines[0] else text)
+        if row:
+            printed: int | None = int(row.group(3))
+        elif tail_pages:
+            printed = tail_pages[0]
+        elif not numbers:
+            printed = None
+        else:
+            found = _PAGE_CELL.fullmatch(min(numbers, key=lambda b: abs(middle(b) - middle(serial))).text.strip())
+            printed = int(found.group(1)) if found else None
+        unit = next(u for u in units[i:end] if serial in u.blocks)
+        entries.append(TocEntry(title, printed, unit, set()))
+    return entries, set(range(i, end)), end
+
+
+def _serial(block: Block, whole: dict[int, re.Match[str]]) -> str:
+    row = whole.get(id(block))
+    return row.group(1) if row else block.text.strip()
 
 
 def _toc_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple[list[TocEntry], set[int], int]:
@@ -315,20 +400,7 @@ def place_by_page(layout: Layout, doc: Document) -> None:
         target = targets[k] or first_after
         entry.target = target
         window = [p for p in (target, target + 1, target - 1) if first_after <= p <= pages]
-        found = None
-        for page in window:
-            for i in on_page.get(page, []):
-                heading = layout.headings.get(i)
-                if i <= previous or not _matches_entry(entry, layout.units[i], heading, layout.ruleset):
-                    continue
-                # Off the target page, only the entry's own title or a page's first heading: a sub-heading
-                # naming the item (下一步发展思路 in the introduction) is not where the item starts.
-                near = page == target or same_title(entry.title, layout.units[i].text)
-                if near or (heading is not None and heading.page_top):
-                    found = i
-                    break
-            if found is not None:
-                break
+        found = _title_in_window(layout, entry, window, on_page, previous, target)
         if found is not None:
             entry.start, entry.found = found, f"第{layout.units[found].page}页标题"
         else:
@@ -345,6 +417,25 @@ def place_by_page(layout: Layout, doc: Document) -> None:
                 continue
             entry.start, entry.found = top[0], f"第{target}页页首"
         previous = entry.start
+
+
+def _title_in_window(
+    layout: Layout, entry: TocEntry, window: list[int], on_page: dict[int, list[int]], previous: int, target: int
+) -> int | None:
+    """The entry's title on its target page or next to it: a title that reads as the entry's first; else
+    a heading naming the entry's item, on the target page or at another page's top (a sub-heading naming
+    the item, 下一步发展思路 in the introduction, is not where the item starts)."""
+    candidates = [(page, i) for page in window for i in on_page.get(page, []) if i > previous]
+    for _, i in candidates:
+        unit, heading = layout.units[i], layout.headings.get(i)
+        if same_title(entry.title, unit.text) and _matches_entry(entry, unit, heading, layout.ruleset):
+            return i
+    for page, i in candidates:
+        heading = layout.headings.get(i)
+        named = heading is not None and _matches_entry(entry, layout.units[i], heading, layout.ruleset)
+        if named and (page == target or (heading is not None and heading.page_top)):
+            return i
+    return None
 
 
 def place_by_title(layout: Layout) -> None:
@@ -382,13 +473,18 @@ def place_by_title(layout: Layout) -> None:
 
 def fill_toc_gaps(layout: Layout) -> None:
     """An item the 目录 does not list (an entry lost to OCR, a title reworded) starts at a heading that
-    names it and is formatted like the titles the 目录 found."""
+    names it, is formatted like the titles that read as their entries', and starts a page (in a Word
+    file: formatted alike is enough). An introduction's sub-heading naming an item is none of that."""
     starts = {e.start for e in layout.toc if e.start is not None}
     covered = set().union(*(e.items for e in layout.toc)) if layout.toc else set()
-    formats = {layout.headings[i].signature for i in starts if i in layout.headings}
+    titles = [e.start for e in layout.toc if e.start is not None and same_title(e.title, layout.units[e.start].text)]
+    formats = {layout.headings[i].signature for i in titles if i in layout.headings}
+    paged = any(u.page is not None for u in layout.units)
     added: dict[str, int] = {}
     for i, heading in sorted(layout.headings.items()):
         if i <= max(layout.toc_units) or heading.signature not in formats or i in starts:
+            continue
+        if paged and not heading.page_top:
             continue
         for item in sorted(heading.items - covered):
             added.setdefault(item, i)
