@@ -275,8 +275,10 @@ def mark_centred(blocks: list[Block], widths: dict[int, float] | None = None) ->
             x0, _, x1, _ = block.bbox
             gap_left, gap_right = x0 - left, right - x1
             size = block.font_size or 12.0
-            # An indented line (two characters in) that runs to about the right margin is a paragraph's start.
-            indented = 1.5 * size <= gap_left <= 2.8 * size and gap_right < 1.0 * size
+            # A line two characters in that runs to the margin, or (ragged text) reads as a sentence, is a
+            # paragraph's indented first line; a title is not punctuated like one.
+            sentence = any(mark in block.text for mark in "，。；：、")
+            indented = 1.5 * size <= gap_left <= 2.8 * size and (gap_right < 1.0 * size or sentence)
             block.centered = (
                 min(gap_left, gap_right) > 0.5 * size and abs(gap_left - gap_right) < tolerance and not indented
             )

@@ -79,7 +79,7 @@ def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[T
         elif not _toc_lines(units[i]):
             i += 1
             continue
-        entries, members, j = (headed and _table_toc(units, i)) or _toc_run(units, i, headed, ruleset)
+        entries, members, j = _best_run(units, i, headed, ruleset)
         numbers = [e.page for e in entries if e.page is not None]
         ordered = all(a <= b for a, b in itertools.pairwise(numbers)) and all(n <= max_page for n in numbers)
         leaders = sum(1 for u in {id(e.unit): e.unit for e in entries}.values() for *_, lead in _toc_lines(u) if lead)
@@ -109,8 +109,22 @@ def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[T
 _SERIAL_CELL = re.compile(r"\d{1,2}")
 _PAGE_CELL = re.compile(r"(?:第\s*)?(\d{1,4})(?:\s*[-—–~～至]\s*\d{1,4})?\s*页?")
 _NUMBERED_TITLE = re.compile(r"^\s*(\d{1,2})\s*[.、．]")
-_WHOLE_ROW = re.compile(r"(\d{1,2})\s+(.+?)\s+(\d{1,4})")
+_WHOLE_ROW = re.compile(r"(\d{1,2})\s+((?:\d{1,2}[.、．])?\D.*?)(?:\s+(\d{1,4}))?")  # serial, title's start, page if given
 _TITLE_AND_PAGE = re.compile(r"(.*\D)\s+(\d{1,4})")
+
+
+def _best_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple[list[TocEntry], set[int], int]:
+    """Read as lines, and (under a heading) as a table's columns: the reading naming more items wins."""
+    runs = [_toc_run(units, i, headed, ruleset)]
+    if headed and (table := _table_toc(units, i)):
+        runs.append(table)
+
+    def named(run: tuple[list[TocEntry], set[int], int]) -> tuple[int, int]:
+        # Entries that name one item each; an entry naming several is titles run together.
+        counts = [len(ruleset.items_titled(e.title)) for e in run[0]]
+        return sum(1 for n in counts if n == 1) - sum(1 for n in counts if n > 1), -len(run[0])
+
+    return max(runs, key=named)
 
 
 def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int] | None:
@@ -129,7 +143,8 @@ def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int
         return None
     left = min(b.bbox[0] for b in pieces)
     right = max(b.bbox[2] for b in pieces)
-    # A row the text layer gives whole (`4 4.研发及服务平台材料 18`) is serial, title and number at once.
+    # A row the text layer gives whole (`4 4.研发及服务平台材料 18`, or `1 山东省特色产业集群` with the page
+    # apart) holds the serial and the title's start, and the page number when given.
     whole = {id(b): m for b in pieces if b.bbox[0] < left + 12 and (m := _WHOLE_ROW.fullmatch(b.text.strip()))}
     serials = [
         b for b in pieces if (_SERIAL_CELL.fullmatch(b.text.strip()) or id(b) in whole) and b.bbox[0] < left + 12
@@ -152,12 +167,17 @@ def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int
 
     serials.sort(key=middle)
     owner: dict[int, list[Block]] = {id(s): [] for s in serials}
+    # Cells aligned at the top put a title's first line level with its serial: the lines below, up to
+    # the next serial, are its own. Cells centred put the serial in the middle of the title's lines.
+    level = sum(1 for sv in serials if any(abs(middle(sv) - middle(t)) < 3 for t in titles))
+    top_aligned = 2 * level >= len(serials)
     current: Block | None = None
     for block in sorted(titles, key=middle):
         numbered = _NUMBERED_TITLE.match(block.text)
         if numbered:
-            current = next((s for s in serials if _serial(s, whole) == numbered.group(1)), None)
-        nearest = min(serials, key=lambda s: abs(middle(s) - middle(block)))
+            current = next((sv for sv in serials if _serial(sv, whole) == numbered.group(1)), None)
+        above = [sv for sv in serials if middle(sv) <= middle(block) + 3]
+        nearest = above[-1] if top_aligned and above else min(serials, key=lambda sv: abs(middle(sv) - middle(block)))
         owner[id(current if current is not None else nearest)].append(block)
     entries: list[TocEntry] = []
     for serial in serials:
@@ -172,7 +192,7 @@ def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int
             if id(line) in tails:
                 text = _TITLE_AND_PAGE.fullmatch(text).group(1)  # type: ignore[union-attr]
             title = join(title, _NUMBERED_TITLE.sub("", text).strip() if line is lines[0] else text)
-        if row:
+        if row and row.group(3):
             printed: int | None = int(row.group(3))
         elif tail_pages:
             printed = tail_pages[0]

@@ -337,3 +337,39 @@ def test_a_spreadsheet_titled_in_its_first_row(tmp_path: Path, ruleset: Ruleset)
     sections = split_sections(read_file(tmp_path / "附件7.xlsx", "附件7.xlsx", "-", 0), ruleset)
     assert [s.title for s in sections] == ["集群企业名录"]
     assert [r.id for r in ruleset.items_titled(sections[0].title)] == ["other_materials"]
+
+
+@pytest.mark.parametrize("valign", ["MIDDLE", "TOP"])
+def test_a_toc_drawn_as_a_table_with_wrapped_titles(tmp_path: Path, ruleset: Ruleset, valign: str) -> None:
+    """序号 | 材料名称 | 页码 in narrow cells: titles wrap over several lines, the serial and page number
+    stand level with the first line or centred beside the title, as Word and WPS tables put them."""
+    from reportlab.platypus import Paragraph, Table, TableStyle
+
+    from fixtures.writers import _para_style
+
+    items = texts.all_items(LINQU)
+    body = PdfLayout()
+    for i, item in enumerate(ITEM_IDS):
+        body.item(items[item], new_page=i > 0)
+    style = _para_style(12)
+    titles = _toc_titles()
+    rows = [["序号", "材料名称", "页码"]]
+    rows += [
+        [str(k), Paragraph(f"{k}.{title}", style), str(body.item_pages[item][0] + 1)]
+        for k, (title, item) in enumerate(zip(titles, ITEM_IDS, strict=True), 1)
+    ]
+    table = Table(rows, colWidths=[40, 120, 40])
+    table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.6, "black"), ("VALIGN", (0, 0), (-1, -1), valign)]))
+    head = PdfLayout()
+    head.title("目　录", 20)
+    head.flowable(table)
+    for page in head.pages:
+        page.numbered = False
+    printed = [body.item_pages[i][0] + 1 for i in ITEM_IDS]  # the 目录 is unnumbered
+    body.pages = head.pages + body.pages
+    path = write(tmp_path / "合订本.pdf", body.render("dash"))
+    layout = analyse(read_file(path, path.name, "-", 0), ruleset)
+    assert [e.page for e in layout.toc] == printed
+    assert [next(iter(e.items), None) for e in layout.toc] == list(ITEM_IDS)
+    report = check_dossier(path, ruleset).report
+    assert all(present(report).values()), present(report)
