@@ -25,17 +25,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-ITEMS = (
-    "application_form",
-    "introduction",
-    "development_plan",
-    "brand_evidence",
-    "innovation_platforms",
-    "informatization",
-    "other_materials",
-    "authenticity_declaration",
-)
-REQUIRED = tuple(i for i in ITEMS if i != "other_materials")
+from fixtures.model import ITEM_IDS as ITEMS
+from fixtures.model import REQUIRED_ITEMS as REQUIRED
+
 FIELDS = (
     "cluster_name",
     "applicant",
