@@ -221,9 +221,12 @@ def run() -> None:
     """The console script: `main()`, then a quick exit. Tearing the interpreter down module by module
     (spaCy, Prefect …) takes another 0.4–1.5 s after the reports are written; the exit handlers still
     run first (worker processes, the temporary Prefect server, logging). Tests call `main()`."""
-    code = main()
-    sys.stdout.flush()
-    sys.stderr.flush()
+    try:
+        code = main()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except BrokenPipeError:  # the output piped into `head` or a closed pager: nothing left to say
+        code = EXIT_OK
     atexit._run_exitfuncs()  # CPython's own exit sequence, without the module teardown after it
     os._exit(code)
 
