@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     ruleset = load_ruleset(args.ruleset)
     path = Path(args.file)
+    if not path.is_file():
+        parser.error(f"不是一个文件：{path}")
     doc = read_file(path, path.name, sha256(path), path.stat().st_size)
     jobs = ocr_jobs([doc], {doc.path: path}, pool_size=1)
     merge_ocr(doc, [job.run() for job in jobs])  # in-process: slow, but this is for one file
