@@ -109,7 +109,8 @@ def find_toc(units: list[Unit], doc: Document, ruleset: Ruleset) -> tuple[list[T
 _SERIAL_CELL = re.compile(r"\d{1,2}")
 _PAGE_CELL = re.compile(r"(?:第\s*)?(\d{1,4})(?:\s*[-—–~～至]\s*\d{1,4})?\s*页?")
 _NUMBERED_TITLE = re.compile(r"^\s*(\d{1,2})\s*[.、．]")
-_WHOLE_ROW = re.compile(r"(\d{1,2})\s+((?:\d{1,2}[.、．])?\D.*?)(?:\s+(\d{1,4}))?")  # serial, title's start, page if given
+# serial, title's start, page if given
+_WHOLE_ROW = re.compile(r"(\d{1,2})\s+((?:\d{1,2}[.、．])?\D.*?)(?:\s+(\d{1,4}))?")
 _TITLE_AND_PAGE = re.compile(r"(.*\D)\s+(\d{1,4})")
 
 
