@@ -12,6 +12,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from .layout import (
     LABEL,
     MAX_TITLE_CHARS,
@@ -30,7 +32,7 @@ from .layout import (
 )
 from .model import Document, Section
 from .ruleset import Ruleset
-from .text import normalize
+from .text import normalize, numbering_level, serial_number
 from .toc import fill_toc_gaps, find_toc, is_item_toc, place_by_page, place_by_title, same_title
 
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
@@ -110,7 +112,10 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
         if best is None or score > best[0]:
             best = (score, key, len(distinct))
     titled = layout.title is not None and ruleset.items_titled(_title_text(layout))
-    if titled and (best is None or best[2] < BOUND_ITEMS):
+    first = best is not None and _first_of_series(layout, groups[best[1]])
+    if first:
+        title = set()  # the file's first line is its first item's title (一、 before 二、三、)
+    if titled and not first and (best is None or best[2] < BOUND_ITEMS):
         layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
         return
     if best is None:
@@ -120,9 +125,49 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     # Split where the format's headings name an item (a page-top sub-heading formatted alike does not);
     # pages with little text were left out of the choice, but a separator page titled alike counts.
     layout.splits = sorted(i for i, h in layout.headings.items() if key in _formats(h) and i not in title and h.items)
+    if first and layout.title is not None:
+        layout.splits = sorted({layout.title[0], *layout.splits})
+        layout.title = None
     layout.decision = f"无目录，按同一格式的材料标题拆分（{len(layout.splits)} 处）"
     _fill_recoloured(layout, key, title)
     _fill_scan_gaps(layout, bool(key[-1]))
+    _keep_in_order(layout)
+
+
+def _keep_in_order(layout: Layout) -> None:
+    """Item titles are numbered in order: where the numbered splits at the most common level run
+    二、四、三、四、, the longest rising run (二、三、四) are the titles; the 四、 out of order is a
+    sub-heading formatted like them (an introduction's 四、集群基本情况 at a page's top)."""
+    numbered = [(i, numbering_level(layout.units[i].text), serial_number(layout.units[i].text)) for i in layout.splits]
+    levels = Counter(level for _, level, number in numbered if level is not None and number is not None)
+    if not levels:
+        return
+    level = levels.most_common(1)[0][0]
+    run = [(i, number) for i, lv, number in numbered if lv == level and number is not None]
+    # longest strictly rising subsequence of serials
+    best: list[list[int]] = []
+    for k, (i, number) in enumerate(run):
+        chains = [best[j] for j in range(k) if run[j][1] < number]
+        best.append([*max(chains, key=len, default=[]), i])
+    keep = set(max(best, key=len))
+    dropped = {i for i, _ in run} - keep
+    if dropped:
+        layout.splits = [i for i in layout.splits if i not in dropped]
+        layout.decision += f"，{len(dropped)} 处编号不接续的标题视为小标题"
+
+
+def _first_of_series(layout: Layout, members: list[int]) -> bool:
+    """The file's title carries a serial that the chosen headings continue at its numbering level
+    (一、 above 二、三、五、; 附件1 above 附件2…): the first item of a bound file, not the file's title."""
+    if layout.title is None:
+        return False
+    text = _title_text(layout)
+    level, number = numbering_level(text), serial_number(text)
+    if level is None or number is None:
+        return False
+    numbers = [serial_number(layout.units[i].text) for i in members if numbering_level(layout.units[i].text) == level]
+    later = [n for n in numbers if n is not None and n > number]
+    return len(later) >= 2 and len(later) >= MOSTLY * len(members)
 
 
 def _fill_recoloured(layout: Layout, key: tuple[object, ...], title: set[int]) -> None:
@@ -157,8 +202,8 @@ def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
     seen: set[int] = set()
     added: list[int] = []
     for i, unit in enumerate(layout.units):
-        if unit.page is None or unit.page in seen or i in layout.toc_units:
-            continue
+        if unit.page is None or unit.page in seen or i in layout.toc_units or LABEL.fullmatch(unit.text):
+            continue  # a page's first line past its label (附件6：)
         seen.add(unit.page)
         other = all((b.source == "ocr") != ocr for u in layout.units if u.page == unit.page for b in u.blocks)
         text = "".join(u.text for u in layout.units[i : title_end(layout, i) + 1])
@@ -236,7 +281,9 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
             title = entry.title if not titled or not ruleset.items_titled(first.text) else first.text
             source = "toc"
         else:
-            title, source = first.text, "heading"
+            title, source = "", "heading"
+            for unit in units[start:after] or [first]:
+                title = join(title, unit.text.strip())  # a title wrapped over two lines, whole
         doubt = None
         if entry is not None and not titled and entry.target is not None:
             doubt = f"目录所列「{entry.title}」在第{entry.target}页未见该标题"
@@ -256,8 +303,8 @@ def _spans(layout: Layout, begins: list[int], doc: Document) -> list[tuple[int, 
         if unit.page is not None:
             first_on_page.setdefault(unit.page, i)
     spans: list[tuple[int, int] | None] = []
-    for k, begin in enumerate(begins):
-        page = layout.units[begin].page or 1
+    for k, split in enumerate(layout.splits):
+        page = layout.units[split].page or 1  # its title's page, not a label left on the page before
         if k + 1 < len(begins):
             following = begins[k + 1]
             next_page = layout.units[following].page or page
@@ -287,6 +334,11 @@ def _label_start(layout: Layout, split: int) -> int:
         if not LABEL.fullmatch(above.text) and split - start >= 2:
             break  # a title of at most three lines
         start -= 1
+    above = start - 1
+    if above >= 0 and above not in layout.toc_units and LABEL.fullmatch(layout.units[above].text):
+        page = layout.units[start].page
+        if page is not None and layout.units[above].page == page - 1:
+            start = above  # 附件3 left at the foot of the page before its title (a page break after it)
     return start
 
 

@@ -59,6 +59,28 @@ def numbering_level(text: str) -> int | None:
     return None
 
 
+_TITLE_SERIAL = re.compile(r"^\s*(?:附件|附表|第|[（(])?\s*([0-9]+|[一二三四五六七八九十]+)")
+_CN_DIGITS = "一二三四五六七八九"
+
+
+def serial_number(text: str) -> int | None:
+    """The number a numbered title carries: `三、` 3, `附件12` 12, `（十一）` 11; None without one."""
+    if numbering_level(text) is None:
+        return None
+    found = _TITLE_SERIAL.match(text)
+    if found is None:
+        return None
+    digits = found.group(1)
+    if digits.isdigit():
+        return int(digits)
+    tens, _, ones = digits.rpartition("十")
+    if "十" not in digits:
+        return _CN_DIGITS.index(digits) + 1 if len(digits) == 1 else None
+    high = 1 if not tens else _CN_DIGITS.index(tens) + 1 if len(tens) == 1 else None
+    low = 0 if not ones else _CN_DIGITS.index(ones) + 1 if len(ones) == 1 else None
+    return None if high is None or low is None else high * 10 + low
+
+
 def strip_numbering(title: str) -> str:
     """`二、特色产业集群发展情况简介` → `特色产业集群发展情况简介`."""
     return _NUMBER_PREFIX.sub("", title, count=1).strip()
@@ -89,6 +111,8 @@ _TOC_PAGE = r"(?:第\s*|[Pp]\.?\s*)?(?P<page>\d{1,4})(?:\s*页)?(?:\s*[-—–~�
 _TOC_LEADERS = re.compile(rf"^(?P<title>.*?[^\s.．·…_—\-－])\s*(?:[.．·…_—\-－]{{2,}}|\t)\s*{_TOC_PAGE}\s*$")
 _TOC_SPACED = re.compile(rf"^(?P<title>.*?[^\s\d])[\s\u3000]+{_TOC_PAGE}\s*$")
 _TOC_BRACKET = re.compile(rf"^(?P<title>.*?[）)])\s*{_TOC_PAGE}\s*$")  # `…（2023—2025年）10`: leaders squeezed out
+# `…宣传报道等材料.15`: a title that fills its line leaves one leader dot
+_TOC_SQUEEZED = re.compile(rf"^(?P<title>.*?[\u4e00-\u9fff）)])[.．·…]\s*{_TOC_PAGE}\s*$")
 _TOC_LEADERS_ONLY = re.compile(r"^(?P<title>.+?)(?:…{2,}|[.．·…_]{3,})\s*$")
 TOC_NUMBER_ONLY = re.compile(r"^[\s.．·…_—\-－]*(?P<page>\d{1,4})\s*$")  # `……2`: an entry's number on a line of its own
 TOC_HEADING = re.compile(r"^\s*(?:[^\s]{0,8}(?:目\s*录|清\s*单))\s*[：:]?\s*$")
@@ -98,7 +122,13 @@ _SERIAL = re.compile(r"^\s*\d{1,2}(?:\s+|[.、．]\s*)(?=\D|\d{1,2}[.、．])") 
 def toc_entry(line: str) -> tuple[str, int | None, bool] | None:
     """(title, printed page or None, drawn with leaders) when `line` reads as a 目录 entry."""
     text = line.strip()
-    patterns = ((_TOC_LEADERS, True), (_TOC_SPACED, False), (_TOC_BRACKET, False), (_TOC_LEADERS_ONLY, True))
+    patterns = (
+        (_TOC_LEADERS, True),
+        (_TOC_SPACED, False),
+        (_TOC_BRACKET, False),
+        (_TOC_SQUEEZED, True),
+        (_TOC_LEADERS_ONLY, True),
+    )
     for pattern, leaders in patterns:
         match = pattern.match(text)
         if match:

@@ -31,7 +31,7 @@ from .layout import (
 )
 from .model import Block, Document
 from .ruleset import Ruleset
-from .text import TOC_HEADING, TOC_NUMBER_ONLY, normalize, numbering_level, strip_numbering, toc_entry
+from .text import TOC_HEADING, TOC_NUMBER_ONLY, normalize, numbering_level, serial_number, strip_numbering, toc_entry
 
 _STARTS_ENTRY = re.compile(r"^\s*(?:\d{1,2}[.、．\s]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|附件)")
 
@@ -296,6 +296,11 @@ def _ends_previous(units: list[Unit], pending: list[int], previous: Unit, curren
     than begin this one's: on a page, whichever they sit closer to; else whether this entry begins with
     its own number."""
     first, last = units[pending[0]], units[pending[-1]]
+    if _STARTS_ENTRY.match(first.text) and not _STARTS_ENTRY.match(title):
+        return False  # `4.…名牌产` then `品、驰名商标……15`: the lines begin this entry with its number
+    done = toc_entry(previous.text)
+    if done is not None and done[2]:
+        return False  # the previous entry ended with its leaders and page number
     if previous.page == current.page == first.page and all(u.first.bbox for u in (first, last, previous, current)):
         above = top(first) - max(b.bbox[3] for b in previous.blocks if b.bbox)
         below = top(current) - max(b.bbox[3] for b in last.blocks if b.bbox)
@@ -436,6 +441,9 @@ def place_by_page(layout: Layout, doc: Document) -> None:
                 # The page begins another item: the 目录 lists what the file does not hold.
                 entry.found = f"第{target}页是另一项材料的标题，目录所列材料未见"
                 continue
+            if not others and _numbered_on(layout, previous, first):
+                entry.found = f"第{target}页页首接续上一项的编号，目录所列材料未见"
+                continue
             entry.start, entry.found = top[0], f"第{target}页页首"
         previous = entry.start
 
@@ -447,6 +455,7 @@ def _title_in_window(
     a heading naming the entry's item, on the target page or at another page's top (a sub-heading naming
     the item, 下一步发展思路 in the introduction, is not where the item starts)."""
     candidates = [(page, i) for page in window for i in on_page.get(page, []) if i > previous]
+    candidates = [(page, i) for page, i in candidates if _continues(layout, previous, i)]
     for _, i in candidates:
         unit, heading = layout.units[i], layout.headings.get(i)
         if same_title(entry.title, unit.text) and _matches_entry(entry, unit, heading, layout.ruleset):
@@ -459,6 +468,31 @@ def _title_in_window(
     return None
 
 
+def _numbered_on(layout: Layout, previous: int, i: int) -> bool:
+    """Whether unit `i` carries the serial after the last one at its level since `previous` (三、 after
+    一、 and 二、 of the item before): it goes on with that item."""
+    level, number = numbering_level(layout.units[i].text), serial_number(layout.units[i].text)
+    if level is None or number is None:
+        return False
+    for k in range(i - 1, previous, -1):
+        text = layout.units[k].text
+        if k not in layout.toc_units and numbering_level(text) == level and serial_number(text) is not None:
+            return serial_number(text) == number - 1
+    return False
+
+
+def _continues(layout: Layout, previous: int, i: int) -> bool:
+    """Whether unit `i` may be the title after the item title at `previous`: item titles are numbered
+    in order, so after 四、 a 二、 at the same level is a sub-heading."""
+    if previous in layout.toc_units:
+        return True
+    before, text = layout.units[previous].text, layout.units[i].text
+    number = serial_number(before)
+    if number is None or numbering_level(text) != numbering_level(before):
+        return True
+    return (serial_number(text) or 0) > number
+
+
 def place_by_title(layout: Layout) -> None:
     """A file without pages (Word): each entry's title found in order after the 目录. First the titles
     that read as the entry's (the 目录 copies them); then, for the rest, headings formatted like those
@@ -469,8 +503,10 @@ def place_by_title(layout: Layout) -> None:
     previous = toc_end
     for entry in layout.toc:
         for i in range(previous + 1, len(units)):
-            if same_title(entry.title, units[i].text) and _matches_entry(
-                entry, units[i], layout.headings.get(i), layout.ruleset
+            if (
+                same_title(entry.title, units[i].text)
+                and _matches_entry(entry, units[i], layout.headings.get(i), layout.ruleset)
+                and _continues(layout, previous, i)
             ):
                 entry.start, entry.found, previous = i, "标题", i
                 break

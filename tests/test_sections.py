@@ -14,6 +14,7 @@ from extractors.pdf import mark_centred
 from fixtures import texts
 from fixtures.clusters import LINQU
 from fixtures.model import ITEM_IDS, Block, ItemDoc
+from fixtures.writers import H1_SIZE as H1
 from fixtures.writers import PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
 from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
@@ -373,3 +374,80 @@ def test_a_toc_drawn_as_a_table_with_wrapped_titles(tmp_path: Path, ruleset: Rul
     assert [next(iter(e.items), None) for e in layout.toc] == list(ITEM_IDS)
     report = check_dossier(path, ruleset).report
     assert all(present(report).values()), present(report)
+
+
+def test_a_numbered_first_title_begins_a_bound_file(tmp_path: Path, ruleset: Ruleset) -> None:
+    """No 目录: the file's first line 一、…申报书 is the first of the item titles 二、三、四、 below it,
+    not the title of the whole file."""
+    items = texts.all_items(LINQU)
+    body = PdfLayout()
+    body.title(f"一、{LINQU.name}申报书", 22)
+    body.blocks(items["application_form"].blocks)
+    chosen = ("introduction", "development_plan", "innovation_platforms")
+    for n, item in enumerate(chosen, 2):
+        body.new_page()
+        body.heading(f"{texts.cn(n)}、{items[item].title}", 16)
+        body.blocks(items[item].blocks)
+    report = check_dossier(write(tmp_path / "申报材料.pdf", body.render("dash")), ruleset).report
+    assert {k for k, v in present(report).items() if v} == {"application_form", *chosen}
+
+
+def test_item_titles_are_numbered_in_order(tmp_path: Path, ruleset: Ruleset) -> None:
+    """No 目录, titles 一、 to 五、 at page tops; the introduction's second page begins with its own 四、,
+    set like the titles and naming the introduction: out of order, so a sub-heading, and the
+    introduction's 字 are counted over both its pages."""
+    items = texts.all_items(LINQU)
+    body = PdfLayout()
+    chosen = ("application_form", "introduction", "development_plan", "brand_evidence", "innovation_platforms")
+    for n, item in enumerate(chosen, 1):
+        if n > 1:
+            body.new_page()
+        body.heading(f"{texts.cn(n)}、{items[item].title}", 16)
+        body.blocks(items[item].blocks[:6])
+        if item == "introduction":
+            body.new_page()
+            body.heading("四、集群基本情况", 16)
+            body.paragraph("集群现有规模以上企业一百二十家，" * 8)
+    path = write(tmp_path / "申报材料.pdf", body.render("dash"))
+    sections = split_sections(read_file(path, path.name, "-", 0), ruleset)
+    assert [s.title[:2] for s in sections] == ["一、", "二、", "三、", "四、", "五、"]
+    report = check_dossier(path, ruleset).report
+    assert {k for k, v in present(report).items() if v} == set(chosen)
+    intro = next(i for i in report["items"] if i["id"] == "introduction")
+    assert intro["locations"][0]["pages"] == [2, 3]
+
+
+def test_a_toc_entry_the_file_does_not_hold(tmp_path: Path, ruleset: Ruleset) -> None:
+    """The 目录 lists the informatization report at a page that goes on with the platforms item (its 三、
+    after 一、 and 二、): the report is missing, not the platforms' last page. Entries wrap, and a title
+    that fills its line keeps one leader dot."""
+    items = texts.all_items(LINQU)
+    body = PdfLayout()
+    chosen = ("application_form", "introduction", "innovation_platforms")
+    starts: dict[str, int] = {}
+    for item in chosen:
+        body.start_item(item, new_page=len(starts) > 0)
+        starts[item] = len(body.pages)
+        body.heading(items[item].title, 16)
+        if item == "innovation_platforms":
+            for n, part in enumerate(("创新研发中心", "公共服务平台", "服务体系建设"), 1):
+                if n == 3:
+                    body.new_page()
+                body.heading(f"{texts.cn(n)}、{part}", H1)
+                body.paragraph(f"集群{part}建设成效明显，服务企业九百余家次，" * 6)
+        else:
+            body.blocks(items[item].blocks)
+    body.pages[-1].numbered = True
+    head = PdfLayout()
+    head.title("申报材料清单", 20)
+    head.line(f"1.{LINQU.name}申请表" + "…" * 12 + str(starts["application_form"]))
+    head.line(f"2.{LINQU.name}发展情况简介" + "…" * 10 + str(starts["introduction"]))
+    head.line(f"3.{LINQU.name}创新研发中心、公共服务平台")
+    head.line("及服务体系建设材料." + str(starts["innovation_platforms"]))
+    head.line(f"4.{LINQU.name}信息化智能化建设情况" + "…" * 6 + str(len(body.pages)))
+    head.pages[0].numbered = False
+    body.pages = head.pages + body.pages
+    report = check_dossier(write(tmp_path / "合订本.pdf", body.render("dash")), ruleset).report
+    assert {k for k, v in present(report).items() if v} == set(chosen)
+    platforms = next(i for i in report["items"] if i["id"] == "innovation_platforms")
+    assert platforms["locations"][0]["pages"][-1] == len(body.pages)

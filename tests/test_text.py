@@ -10,7 +10,9 @@ from pipeline.text import (
     is_page_number,
     normalize,
     numbering_level,
+    serial_number,
     strip_numbering,
+    toc_entry,
 )
 
 
@@ -76,3 +78,28 @@ def test_not_page_numbers(line: str) -> None:
 def test_normalize_folds_width_and_spacing() -> None:
     assert normalize("目  录") == "目录"
     assert normalize("规划（２０２４—２０２８年）") == "规划(20242028年)"
+
+
+def test_a_toc_line_whose_title_fills_it_keeps_one_leader_dot() -> None:
+    assert toc_entry("品、驰（著）名商标或产业荣誉称号、媒体宣传报道等材料.15") == (
+        "品、驰（著）名商标或产业荣誉称号、媒体宣传报道等材料",
+        15,
+        True,
+    )
+    assert toc_entry("增长了3.15") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "number"),
+    [
+        ("三、发展规划", 3),
+        ("附件12", 12),
+        ("（十一）平台", 11),
+        ("二十三、x", 23),
+        ("1. 概况", 1),
+        ("第二部分", 2),
+        ("概况", None),
+    ],
+)
+def test_serial_number(title: str, number: int | None) -> None:
+    assert serial_number(title) == number
