@@ -295,9 +295,8 @@ def read_form(candidates: list[Candidate], ruleset: Ruleset, attested: frozenset
             pairs = [(label, value, page, False) for label, value, page in _pairs_from_lines(section.blocks, rules)]
         pairs.sort(key=lambda pair: pair[2] or 0)  # stable: tables first on their page, then lines
         for label, value, page, ocr in pairs:
-            found.append(
-                FormField(label=" ".join(label.split()), text=value.strip(), file=doc.path, page=page, ocr=ocr)
-            )
+            label, value = _close_bracket(" ".join(label.split()), value.strip())
+            found.append(FormField(label=label, text=value, file=doc.path, page=page, ocr=ocr))
     taken: set[str] = set()
     for field in found:
         for rule in rules:
@@ -318,3 +317,11 @@ def form_fields(found: list[FormField], ruleset: Ruleset) -> dict[str, Any]:
         if field.id is not None:
             values[field.id] = field.value
     return values
+
+
+def _close_bracket(label: str, value: str) -> tuple[str, str]:
+    """`所在市/县（市、区` | `）临沂市罗庄区`: a label's closing bracket that a skewed scan put past the
+    cell's rule belongs to the label."""
+    if value[:1] in "）)" and label.count("（") + label.count("(") > label.count("）") + label.count(")"):
+        return label + value[0], value[1:].strip()
+    return label, value

@@ -22,7 +22,7 @@ from extractors.seal import SealJob
 
 from .model import Block, Document
 from .ruleset import Ruleset
-from .text import normalize, toc_entry
+from .text import count_chars_no_spaces, normalize, toc_entry
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size
@@ -79,6 +79,9 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
     doc.blocks = blocks
 
 
+SIGNATURE_PAGE_CHARS = 200  # a page after a sealed one holding at most this is the end of its signature block
+
+
 def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[SealJob]:
     """Pages that mention sealing or carry the title of an item needing a seal, and every scanned page
     (a seal or a photocopy over the 盖章 line can hide the very words that call for it; next to the
@@ -97,11 +100,19 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
         by_page: dict[int | None, list[str]] = {}
         for block in doc.blocks:
             by_page.setdefault(block.page, []).append(block.text)
-        jobs.extend(
-            SealJob(paths[doc.path], doc.path, doc.format, page.number)
+        wanted = {
+            page.number
             for page in doc.pages
             if page.ocr_confidence is not None or ruleset.needs_seal_check("\n".join(by_page.get(page.number, [])))
-        )
+        }
+        # A signature block cut by a page break (特此声明 / 负责人（签字） 日期 over the page) carries
+        # its seal on the short page after the one that calls for it.
+        wanted |= {
+            n + 1
+            for n in wanted
+            if n < len(doc.pages) and count_chars_no_spaces("".join(by_page.get(n + 1, []))) <= SIGNATURE_PAGE_CHARS
+        }
+        jobs.extend(SealJob(paths[doc.path], doc.path, doc.format, n) for n in sorted(wanted))
     return jobs
 
 

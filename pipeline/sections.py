@@ -115,7 +115,8 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     first = best is not None and _first_of_series(layout, groups[best[1]])
     if first:
         title = set()  # the file's first line is its first item's title (一、 before 二、三、)
-    if titled and not first and (best is None or best[2] < BOUND_ITEMS):
+    outline = best is not None and _title_outline(layout, groups[best[1]])
+    if titled and not first and (best is None or best[2] < BOUND_ITEMS or outline):
         layout.decision = f"单独文件，标题「{_title_text(layout)[:30]}」即所属材料"
         return
     if best is None:
@@ -165,9 +166,24 @@ def _first_of_series(layout: Layout, members: list[int]) -> bool:
     level, number = numbering_level(text), serial_number(text)
     if level is None or number is None:
         return False
-    numbers = [serial_number(layout.units[i].text) for i in members if numbering_level(layout.units[i].text) == level]
-    later = [n for n in numbers if n is not None and n > number]
-    return len(later) >= 2 and len(later) >= MOSTLY * len(members)
+    numbers = [
+        serial_number(layout.units[i].text) for i in sorted(members) if numbering_level(layout.units[i].text) == level
+    ]
+    known = [n for n in numbers if n is not None]
+    # 一、 then 二、三、五、: the serials go on from the title's (a gap where an item is missing); a run
+    # that starts again at 一、 is the title's own outline.
+    return len(known) >= 2 and known[0] == number + 1 and all(n > number for n in known)
+
+
+def _title_outline(layout: Layout, members: list[int]) -> bool:
+    """The headings' serials start at 一、 on the title's own page: they are the titled file's outline
+    (an introduction's 一、发展历程 … 七、信息化建设), not items bound after a cover."""
+    if layout.title is None:
+        return False
+    first = min(members)
+    return (
+        serial_number(layout.units[first].text) == 1 and layout.units[first].page == layout.units[layout.title[0]].page
+    )
 
 
 def _fill_recoloured(layout: Layout, key: tuple[object, ...], title: set[int]) -> None:
@@ -207,8 +223,12 @@ def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
         seen.add(unit.page)
         other = all((b.source == "ocr") != ocr for u in layout.units if u.page == unit.page for b in u.blocks)
         text = "".join(u.text for u in layout.units[i : title_end(layout, i) + 1])
+        if not is_title_text(unit.text):
+            # A title line that fills the scan's width was joined to the line below it (the addressee
+            # 省工业和信息化厅：): its own line is the title.
+            text = unit.first.text
         names = {r.id for r in layout.ruleset.items_titled(text)}
-        if other and is_title_text(unit.text) and len(names) == 1 and not names & covered:
+        if other and is_title_text(text) and len(names) == 1 and not names & covered:
             added.append(i)
             covered |= names
     if added:

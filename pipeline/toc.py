@@ -111,13 +111,16 @@ _PAGE_CELL = re.compile(r"(?:第\s*)?(\d{1,4})(?:\s*[-—–~～至]\s*\d{1,4})?
 _NUMBERED_TITLE = re.compile(r"^\s*(\d{1,2})\s*[.、．]")
 # serial, title's start, page if given
 _WHOLE_ROW = re.compile(r"(\d{1,2})\s+((?:\d{1,2}[.、．])?\D.*?)(?:\s+(\d{1,4}))?")
+_SERIAL_AND_PAGE = re.compile(r"\s*(\d{1,2})()\s+(\d{1,4})\s*")  # `5 16`: both level with a title cell's middle
 _TITLE_AND_PAGE = re.compile(r"(.*\D)\s+(\d{1,4})")
 
 
 def _best_run(units: list[Unit], i: int, headed: bool, ruleset: Ruleset) -> tuple[list[TocEntry], set[int], int]:
-    """Read as lines, and (under a heading) as a table's columns: the reading naming more items wins."""
+    """Read as lines, and (under a heading or a table's 序号 材料名称 页码) as a table's columns: the
+    reading naming more items wins."""
     runs = [_toc_run(units, i, headed, ruleset)]
-    if headed and (table := _table_toc(units, i)):
+    header = i > 0 and bool(_TOC_HEADER.search(units[i - 1].text)) and len(normalize(units[i - 1].text)) <= 12
+    if (headed or header) and (table := _table_toc(units, i)):
         runs.append(table)
 
     def named(run: tuple[list[TocEntry], set[int], int]) -> tuple[int, int]:
@@ -146,7 +149,11 @@ def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int
     right = max(b.bbox[2] for b in pieces)
     # A row the text layer gives whole (`4 4.研发及服务平台材料 18`, or `1 山东省特色产业集群` with the page
     # apart) holds the serial and the title's start, and the page number when given.
-    whole = {id(b): m for b in pieces if b.bbox[0] < left + 12 and (m := _WHOLE_ROW.fullmatch(b.text.strip()))}
+    whole = {
+        id(b): m
+        for b in pieces
+        if b.bbox[0] < left + 12 and (m := _WHOLE_ROW.fullmatch(b.text.strip()) or _SERIAL_AND_PAGE.fullmatch(b.text))
+    }
     serials = [
         b for b in pieces if (_SERIAL_CELL.fullmatch(b.text.strip()) or id(b) in whole) and b.bbox[0] < left + 12
     ]
@@ -184,15 +191,21 @@ def _table_toc(units: list[Unit], i: int) -> tuple[list[TocEntry], set[int], int
     for serial in serials:
         lines = owner[id(serial)]
         row = whole.get(id(serial))
-        title = _NUMBERED_TITLE.sub("", row.group(2)).strip() if row else ""
         if not lines and not row:
             return None
         tail_pages = [tails[id(line)] for line in lines if id(line) in tails]
+        # The title's lines top to bottom, the row's own piece among them (a centred row sits mid-cell).
+        parts: list[tuple[float, str]] = []
         for line in lines:
             text = line.text.strip()
             if id(line) in tails:
                 text = _TITLE_AND_PAGE.fullmatch(text).group(1)  # type: ignore[union-attr]
-            title = join(title, _NUMBERED_TITLE.sub("", text).strip() if line is lines[0] else text)
+            parts.append((middle(line), text))
+        if row and row.group(2):
+            parts.append((middle(serial), row.group(2).strip()))
+        title = ""
+        for k, (_, text) in enumerate(sorted(parts, key=lambda part: part[0])):
+            title = join(title, _NUMBERED_TITLE.sub("", text).strip() if k == 0 else text)
         if row and row.group(3):
             printed: int | None = int(row.group(3))
         elif tail_pages:
@@ -340,9 +353,33 @@ def same_title(entry: str, text: str) -> bool:
         return True
     shorter, longer = sorted((a, b), key=len)
     if len(shorter) >= 4 and shorter in longer and len(shorter) >= len(longer) // 3:
-        return True
-    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+        return _specific(shorter)
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    run = match.size
+    if not _specific(a[match.a : match.a + run]):
+        return False
     return run >= 6 and run >= 0.75 * len(shorter) and len(shorter) >= len(longer) // 3
+
+
+def _closeness(entry: str, text: str) -> float:
+    """The longest run the two titles share, over the longer one."""
+    a, b = _title_key(entry), _title_key(text)
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    return run / max(len(a), len(b), 1)
+
+
+def _covers(entry: str, text: str) -> bool:
+    a, b = _title_key(entry), _title_key(text)
+    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
+    return bool(a) and run >= 0.75 * len(a)
+
+
+_GENERIC = re.compile(r"(?:特色)?产业集群|集群")
+
+
+def _specific(shared: str) -> bool:
+    """Shared words beyond 特色产业集群, which every title and a form's 特色产业集群名称 cell have."""
+    return len(_GENERIC.sub("", shared)) >= 2
 
 
 def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset: Ruleset) -> bool:
@@ -351,6 +388,10 @@ def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset
     names = heading.items if heading is not None else {r.id for r in ruleset.items_titled(unit.text)}
     if entry.items and names and not entry.items & names:
         return False  # a title naming another item is not this entry's, however alike they read
+    if entry.items and not names:
+        # A line naming no item reads as the entry's only with most of the entry's words: the
+        # cluster's name (a form's cell) shares a part of every title.
+        return _covers(entry.title, unit.text)
     if same_title(entry.title, unit.text):
         return True
     return heading is not None and bool(entry.items & heading.items)
@@ -462,10 +503,23 @@ def _title_in_window(
             return i
     for page, i in candidates:
         heading = layout.headings.get(i)
-        named = heading is not None and _matches_entry(entry, layout.units[i], heading, layout.ruleset)
-        if named and (page == target or (heading is not None and heading.page_top)):
+        near = heading is not None and (page == target or heading.page_top)
+        if near and _matches_entry(entry, layout.units[i], heading, layout.ruleset) and not _opens_part(layout, i):
             return i
     return None
+
+
+def _opens_part(layout: Layout, i: int) -> bool:
+    """A heading numbered 1 one level below the numbered heading right above it (三、存在的问题和下一步打算
+    then （一）发展思路) opens that heading's first part: it is no item's title."""
+    level, number = numbering_level(layout.units[i].text), serial_number(layout.units[i].text)
+    if level is None or number != 1:
+        return False
+    for k in range(i - 1, max(i - 3, -1), -1):
+        above = numbering_level(layout.units[k].text)
+        if above is not None:
+            return above < level
+    return False
 
 
 def _numbered_on(layout: Layout, previous: int, i: int) -> bool:
@@ -493,6 +547,11 @@ def _continues(layout: Layout, previous: int, i: int) -> bool:
     return (serial_number(text) or 0) > number
 
 
+def _prominence(layout: Layout, i: int) -> tuple[float, ...]:
+    heading = layout.headings.get(i)
+    return heading.rank if heading is not None else ()
+
+
 def place_by_title(layout: Layout) -> None:
     """A file without pages (Word): each entry's title found in order after the 目录. First the titles
     that read as the entry's (the 目录 copies them); then, for the rest, headings formatted like those
@@ -501,15 +560,28 @@ def place_by_title(layout: Layout) -> None:
     layout.decision = f"目录（{len(layout.toc)} 项），按标题对照"
     units, toc_end = layout.units, max(layout.toc_units)
     previous = toc_end
-    for entry in layout.toc:
+
+    def reads_as(entry: TocEntry, i: int) -> bool:
+        return same_title(entry.title, units[i].text) and _matches_entry(
+            entry, units[i], layout.headings.get(i), layout.ruleset
+        )
+
+    for k, entry in enumerate(layout.toc):
+        later = layout.toc[k + 1 :]
+        candidates: list[int] = []
         for i in range(previous + 1, len(units)):
-            if (
-                same_title(entry.title, units[i].text)
-                and _matches_entry(entry, units[i], layout.headings.get(i), layout.ruleset)
-                and _continues(layout, previous, i)
-            ):
-                entry.start, entry.found, previous = i, "标题", i
-                break
+            if candidates and any(reads_as(e, i) for e in later):
+                break  # the next entry's title: this one's lies before it
+            if reads_as(entry, i) and _continues(layout, previous, i):
+                candidates.append(i)
+        if candidates:
+            # The closest in words, then the most prominent: the item's own title, not a sub-heading
+            # that reads like part of it (三、公共服务平台建设 in the introduction before it, 一、集群基本
+            # 情况 right under 集群基本情况介绍).
+            found = max(
+                candidates, key=lambda i: (round(_closeness(entry.title, units[i].text), 1), _prominence(layout, i), -i)
+            )
+            entry.start, entry.found, previous = found, "标题", found
     formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
     title_format = formats.most_common(1)[0][0] if formats else None
     for k, entry in enumerate(layout.toc):

@@ -111,3 +111,17 @@ def test_a_cell_wrapped_inside_a_chinese_number_is_read_whole() -> None:
     assert join_wrapped("ERP\n系统") == "ERP 系统"
     quantity = parse_money(join_wrapped("一千七百八十点\n六亿元"), "集群营业收入")
     assert quantity is not None and quantity.value == 178_060_000_000
+
+
+@pytest.mark.parametrize(
+    ("label", "value", "want"),
+    [
+        ("所在市/县（市、区", "）临沂市罗庄区", ("所在市/县（市、区）", "临沂市罗庄区")),
+        ("所在市/县（市、区）", "临沂市罗庄区", ("所在市/县（市、区）", "临沂市罗庄区")),
+        ("备注", "）", ("备注", "）")),
+    ],
+)
+def test_a_labels_bracket_past_the_cell_rule_goes_back_to_it(label: str, value: str, want: tuple[str, str]) -> None:
+    from pipeline.form import _close_bracket
+
+    assert _close_bracket(label, value) == want

@@ -451,3 +451,17 @@ def test_a_toc_entry_the_file_does_not_hold(tmp_path: Path, ruleset: Ruleset) ->
     assert {k for k, v in present(report).items() if v} == set(chosen)
     platforms = next(i for i in report["items"] if i["id"] == "innovation_platforms")
     assert platforms["locations"][0]["pages"][-1] == len(body.pages)
+
+
+@pytest.mark.parametrize(
+    ("entry", "line", "same"),
+    [
+        ("二、东平县光伏新能源特色产业集群发展情况简介", "特色产业集群名", False),  # a form's label cell
+        ("特色产业集群发展规划", "临朐县铝型材加工产业集群发展规划（2024—2028年）", True),
+        ("申报材料真实性声明", "临朐县铝型材加工特色产业集群申报材料真实性声明", True),
+    ],
+)
+def test_a_toc_entry_and_a_line_share_more_than_the_cluster_words(entry: str, line: str, same: bool) -> None:
+    from pipeline.toc import same_title
+
+    assert same_title(entry, line) is same
