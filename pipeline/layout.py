@@ -166,18 +166,27 @@ def visual_rows(blocks: list[Block], paged: bool) -> list[Unit]:
     if not paged:
         return [Unit([b], b.text) for b in blocks]
     rows: list[Unit] = []
+    extent: dict[int, tuple[float, float]] = {}  # a row's top and bottom: most lines overlap no row
     for block in blocks:
         row = None
         if block.bbox is not None:
             for candidate in reversed(rows[-ROW_LOOKBACK:]):
                 if candidate.page != block.page:
                     break
+                low, high = extent.get(id(candidate), (0.0, 0.0))
+                if block.bbox[3] <= low or block.bbox[1] >= high:
+                    continue
                 if any(_same_band(b, block) for b in candidate.blocks):
                     row = candidate
                     break
         if row is None:
-            rows.append(Unit([block], block.text))
+            row = Unit([block], block.text)
+            rows.append(row)
+            if block.bbox is not None:
+                extent[id(row)] = (block.bbox[1], block.bbox[3])
             continue
+        low, high = extent.get(id(row), (block.bbox[1], block.bbox[3]))  # type: ignore[index]
+        extent[id(row)] = (min(low, block.bbox[1]), max(high, block.bbox[3]))  # type: ignore[index]
         row.blocks.append(block)
         row.blocks.sort(key=lambda b: b.bbox[0] if b.bbox else 0.0)
         row.text = " ".join(b.text for b in row.blocks)

@@ -65,8 +65,15 @@ class FieldRule:
     exclude: tuple[str, ...] = ()
 
     def matches_label(self, label: str) -> bool:
-        text = normalize(label)
-        return any(normalize(lab) in text for lab in self.labels) and not any(x in text for x in self.exclude)
+        return self.matches_normalized(normalize(label))
+
+    def matches_normalized(self, text: str) -> bool:
+        """`matches_label` on a label already passed through `normalize`."""
+        return any(lab in text for lab in self._labels) and not any(x in text for x in self.exclude)
+
+    @functools.cached_property
+    def _labels(self) -> tuple[str, ...]:
+        return tuple(normalize(lab) for lab in self.labels)
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob
 
+from .layout import SENTENCE_PUNCT
 from .model import Block, Document
 from .ruleset import Ruleset
 from .text import count_chars_no_spaces, normalize, toc_entry
@@ -214,11 +215,14 @@ def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rules
                 continue
             # A title may wrap: `…申报` then `书`.
             joined = previous.text + b.text if previous is not None and previous.page == b.page else ""
-            if any(len(t) <= 60 and toc_entry(t) is None and form.matches_title(t) for t in (b.text, joined) if t):
+            # (A line ending a sentence is no title; most of a bound file's lines are skipped unread.)
+            candidates = (t for t in (b.text, joined) if t and len(t) <= 60 and not SENTENCE_PUNCT.search(t[-1:]))
+            if any(form.matches_title(t) and toc_entry(t) is None for t in candidates):
                 titles[b.source].add(b.page)
-            if len(normalize(b.text)) <= 30:
+            flat = normalize(b.text) if len(b.text) <= 60 else ""
+            if flat and len(flat) <= 30:
                 found = labels.setdefault((b.source, b.page), set())
-                found.update(r.id for r in ruleset.form_fields if r.matches_label(b.text))
+                found.update(r.id for r in ruleset.form_fields if r.matches_normalized(flat))
             previous = b
         if doc.format == "pdf":
             # A page titled as the form (and the next: a form runs over), or one with the form's labels.
