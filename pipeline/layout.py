@@ -34,9 +34,6 @@ SENTENCE_PUNCT = re.compile(r"[。；;！!？?]")
 _CLAUSE_END = ("，", ",", "：", ":", "、")
 
 
-LABEL = re.compile(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*")
-
-
 _NUMBERING_WEIGHT = {1: 6, 2: 4, 3: 2, 4: 1, 5: 0}
 
 

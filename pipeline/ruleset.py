@@ -35,13 +35,14 @@ class ItemRule:
     generic: bool = False  # named by its titles only where no other item's titles match
     weak_titles: tuple[re.Pattern[str], ...] = ()  # name it only where no other item's titles match
 
-    def matches_title(self, title: str) -> bool:
-        """Whether a heading, TOC entry or file name names this item (not merely mentions it). Use
-        `Ruleset.items_titled`, which also masks organisation names, where the ruleset is at hand."""
+    def matches_title(self, title: str, weak: bool = False) -> bool:
+        """Whether a heading, TOC entry or file name names this item (not merely mentions it); `weak`:
+        by its weak titles. Use `Ruleset.items_titled`, which also masks organisation names and tries
+        the weak titles only where no other title matches, where the ruleset is at hand."""
         text = normalize(strip_numbering(title))
         if not text or any(p.search(text) for p in self.negative):
             return False
-        return any(p.search(text) for p in self.titles)
+        return any(p.search(text) for p in (self.weak_titles if weak else self.titles))
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,13 @@ class Ruleset:
     source: str = ""
     masks: tuple[re.Pattern[str], ...] = ()  # organisation names and the like: not an item's words
     places: tuple[str, ...] = ()  # cities and county-level divisions (OCR'd names are checked against them)
+    common: tuple[re.Pattern[str], ...] = ()  # words every item title shares
+
+    def specific(self, shared: str) -> str:
+        """What two titles share beyond the words every title has."""
+        for pattern in self.common:
+            shared = pattern.sub("", shared)
+        return shared
 
     def mask(self, text: str) -> str:
         """`text` without the names the vocabulary masks (工业和信息化局 is not 信息化)."""
@@ -269,6 +277,7 @@ def parse_ruleset(data: dict[str, Any], source: str = "") -> Ruleset:
             relaxation=str(data.get("relaxation", "")),
             source=source,
             masks=_patterns((data.get("vocabulary") or {}).get("masks"), "vocabulary.masks"),
+            common=_patterns((data.get("vocabulary") or {}).get("common"), "vocabulary.common"),
             places=tuple(
                 dict.fromkeys(
                     str(name)
@@ -316,8 +325,4 @@ def _items_titled(ruleset: Ruleset, title: str) -> tuple[ItemRule, ...]:
     specific = tuple(rule for rule in named if not rule.generic)
     if specific or named:
         return specific or named
-    return tuple(
-        rule
-        for rule in ruleset.items
-        if not any(p.search(text) for p in rule.negative) and any(p.search(text) for p in rule.weak_titles)
-    )
+    return tuple(rule for rule in ruleset.items if rule.matches_title(text, weak=True))

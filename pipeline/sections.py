@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections import Counter
 
 from .layout import (
-    LABEL,
     MAX_TITLE_CHARS,
     Heading,
     Layout,
@@ -32,7 +31,7 @@ from .layout import (
 )
 from .model import Document, Section
 from .ruleset import Ruleset
-from .text import normalize, numbering_level, serial_number
+from .text import LABEL, normalize, numbering_level, serial_number
 from .toc import fill_toc_gaps, find_toc, is_item_toc, place_by_page, place_by_title, same_title
 
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
@@ -292,7 +291,7 @@ def split_sections(doc: Document, ruleset: Ruleset) -> list[Section]:
     for k, (start, end) in enumerate(zip(layout.splits, ends, strict=True)):
         first = units[start]
         entry = starts.get(start)
-        titled = start in layout.headings or (entry is not None and same_title(entry.title, first.text))
+        titled = start in layout.headings or (entry is not None and same_title(entry.title, first.text, ruleset))
         after = title_end(layout, start) + 1 if titled else start
         body = [b for u in units[after:end] for b in u.blocks]
         if entry is not None and not titled and all(LABEL.fullmatch(b.text) for b in body):

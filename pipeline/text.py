@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from .numbers import parse_number
+
 # East Asian characters that Word counts one by one: CJK ideographs (all planes), kana, hangul.
 _EAST_ASIAN = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0003134f\u3040-\u309f\u30a0-\u30ff\uac00-\ud7af"
 # Full-width and CJK punctuation, also counted one by one: CJK symbols (、。《》「」【】),
@@ -60,25 +62,17 @@ def numbering_level(text: str) -> int | None:
 
 
 _TITLE_SERIAL = re.compile(r"^\s*(?:附件|附表|第|[（(])?\s*([0-9]+|[一二三四五六七八九十]+)")
-_CN_DIGITS = "一二三四五六七八九"
 
 
 def serial_number(text: str) -> int | None:
     """The number a numbered title carries: `三、` 3, `附件12` 12, `（十一）` 11; None without one."""
-    if numbering_level(text) is None:
-        return None
-    found = _TITLE_SERIAL.match(text)
-    if found is None:
-        return None
-    digits = found.group(1)
-    if digits.isdigit():
-        return int(digits)
-    tens, _, ones = digits.rpartition("十")
-    if "十" not in digits:
-        return _CN_DIGITS.index(digits) + 1 if len(digits) == 1 else None
-    high = 1 if not tens else _CN_DIGITS.index(tens) + 1 if len(tens) == 1 else None
-    low = 0 if not ones else _CN_DIGITS.index(ones) + 1 if len(ones) == 1 else None
-    return None if high is None or low is None else high * 10 + low
+    found = _TITLE_SERIAL.match(text) if numbering_level(text) is not None else None
+    number = parse_number(found.group(1)) if found else None
+    return int(number) if number is not None else None
+
+
+# A label above an item's title: `附件2`, `附表 1：`.
+LABEL = re.compile(r"\s*(附件|附表)\s*[0-9一二三四五六七八九十]*\s*[：:]?\s*")
 
 
 def strip_numbering(title: str) -> str:
@@ -135,7 +129,7 @@ def toc_entry(line: str) -> tuple[str, int | None, bool] | None:
             title = _SERIAL.sub("", match.group("title")).strip()
             if len(re.findall(r"[\u4e00-\u9fff]", title)) < 2 or title.endswith(("。", "；", "，", "：", ":")):
                 return None
-            if re.fullmatch(r"(附件|附表)\s*[0-9一二三四五六七八九十]*[：:]?", title):
+            if LABEL.fullmatch(title):
                 return None  # `附件 1`: a label above a title, not an entry
             page = match.groupdict().get("page")
             return title, int(page) if page else None, leaders

@@ -11,13 +11,13 @@ are found by the titles they copy.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from collections import Counter
 from difflib import SequenceMatcher
 
 from .layout import (
-    LABEL,
     MAX_TITLE_CHARS,
     SENTENCE_PUNCT,
     Heading,
@@ -31,7 +31,16 @@ from .layout import (
 )
 from .model import Block, Document
 from .ruleset import Ruleset
-from .text import TOC_HEADING, TOC_NUMBER_ONLY, normalize, numbering_level, serial_number, strip_numbering, toc_entry
+from .text import (
+    LABEL,
+    TOC_HEADING,
+    TOC_NUMBER_ONLY,
+    normalize,
+    numbering_level,
+    serial_number,
+    strip_numbering,
+    toc_entry,
+)
 
 _STARTS_ENTRY = re.compile(r"^\s*(?:\d{1,2}[.、．\s]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|附件)")
 
@@ -338,48 +347,44 @@ def is_item_toc(entries: list[TocEntry]) -> bool:
 _TITLE_GLUE = re.compile(r"[、，,；;：:及和与的()（）《》“”\"']")
 
 
+@functools.lru_cache(maxsize=4096)  # a 目录 entry's title is compared with every line near its page
 def _title_key(text: str) -> str:
     return _TITLE_GLUE.sub("", normalize(strip_numbering(text)))
 
 
-def same_title(entry: str, text: str) -> bool:
+def same_title(entry: str, text: str, ruleset: Ruleset) -> bool:
     """Whether a body line is the heading a 目录 entry points at. Body titles often add the cluster's
     name or a year range, word their joints differently (、 or 及), and OCR drops a character: they
-    share one long run of characters."""
-    a, b = _title_key(entry), _title_key(text)
+    share one long run of characters, and more than the words every title has."""
+    a, b, run = _shared(entry, text)
     if not a or not b:
         return False
     if a == b:
         return True
     shorter, longer = sorted((a, b), key=len)
     if len(shorter) >= 4 and shorter in longer and len(shorter) >= len(longer) // 3:
-        return _specific(shorter)
-    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
-    run = match.size
-    if not _specific(a[match.a : match.a + run]):
+        run = shorter
+    elif len(run) < 6 or len(run) < 0.75 * len(shorter) or len(shorter) < len(longer) // 3:
         return False
-    return run >= 6 and run >= 0.75 * len(shorter) and len(shorter) >= len(longer) // 3
+    return len(ruleset.specific(run)) >= 2
+
+
+def _shared(entry: str, text: str) -> tuple[str, str, str]:
+    """The two titles as compared, and the longest run of characters they share."""
+    a, b = _title_key(entry), _title_key(text)
+    match = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b))
+    return a, b, a[match.a : match.a + match.size]
 
 
 def _closeness(entry: str, text: str) -> float:
     """The longest run the two titles share, over the longer one."""
-    a, b = _title_key(entry), _title_key(text)
-    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
-    return run / max(len(a), len(b), 1)
+    a, b, run = _shared(entry, text)
+    return len(run) / max(len(a), len(b), 1)
 
 
 def _covers(entry: str, text: str) -> bool:
-    a, b = _title_key(entry), _title_key(text)
-    run = SequenceMatcher(None, a, b, autojunk=False).find_longest_match(0, len(a), 0, len(b)).size
-    return bool(a) and run >= 0.75 * len(a)
-
-
-_GENERIC = re.compile(r"(?:特色)?产业集群|集群")
-
-
-def _specific(shared: str) -> bool:
-    """Shared words beyond 特色产业集群, which every title and a form's 特色产业集群名称 cell have."""
-    return len(_GENERIC.sub("", shared)) >= 2
+    a, _, run = _shared(entry, text)
+    return bool(a) and len(run) >= 0.75 * len(a)
 
 
 def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset: Ruleset) -> bool:
@@ -392,7 +397,7 @@ def _matches_entry(entry: TocEntry, unit: Unit, heading: Heading | None, ruleset
         # A line naming no item reads as the entry's only with most of the entry's words: the
         # cluster's name (a form's cell) shares a part of every title.
         return _covers(entry.title, unit.text)
-    if same_title(entry.title, unit.text):
+    if same_title(entry.title, unit.text, ruleset):
         return True
     return heading is not None and bool(entry.items & heading.items)
 
@@ -457,7 +462,9 @@ def place_by_page(layout: Layout, doc: Document) -> None:
                 unit, heading = layout.units[i], layout.headings.get(i)
                 if (unit.page or 0) >= limit:
                     break
-                exact = _matches_entry(entry, unit, heading, layout.ruleset) and same_title(entry.title, unit.text)
+                exact = _matches_entry(entry, unit, heading, layout.ruleset) and same_title(
+                    entry.title, unit.text, layout.ruleset
+                )
                 if exact or (heading is not None and heading.page_top and entry.items & heading.items):
                     entry.start, entry.found, previous = i, f"第{unit.page}页标题（目录无页码）", i
                     break
@@ -499,7 +506,7 @@ def _title_in_window(
     candidates = [(page, i) for page, i in candidates if _continues(layout, previous, i)]
     for _, i in candidates:
         unit, heading = layout.units[i], layout.headings.get(i)
-        if same_title(entry.title, unit.text) and _matches_entry(entry, unit, heading, layout.ruleset):
+        if same_title(entry.title, unit.text, layout.ruleset) and _matches_entry(entry, unit, heading, layout.ruleset):
             return i
     for page, i in candidates:
         heading = layout.headings.get(i)
@@ -562,8 +569,9 @@ def place_by_title(layout: Layout) -> None:
     previous = toc_end
 
     def reads_as(entry: TocEntry, i: int) -> bool:
-        return same_title(entry.title, units[i].text) and _matches_entry(
-            entry, units[i], layout.headings.get(i), layout.ruleset
+        # The cheap test first: most lines are sentences, no title.
+        return _matches_entry(entry, units[i], layout.headings.get(i), layout.ruleset) and same_title(
+            entry.title, units[i].text, layout.ruleset
         )
 
     for k, entry in enumerate(layout.toc):
@@ -606,7 +614,11 @@ def fill_toc_gaps(layout: Layout) -> None:
     file: formatted alike is enough). An introduction's sub-heading naming an item is none of that."""
     starts = {e.start for e in layout.toc if e.start is not None}
     covered = set().union(*(e.items for e in layout.toc)) if layout.toc else set()
-    titles = [e.start for e in layout.toc if e.start is not None and same_title(e.title, layout.units[e.start].text)]
+    titles = [
+        e.start
+        for e in layout.toc
+        if e.start is not None and same_title(e.title, layout.units[e.start].text, layout.ruleset)
+    ]
     formats = {layout.headings[i].signature for i in titles if i in layout.headings}
     paged = any(u.page is not None for u in layout.units)
     added: dict[str, int] = {}

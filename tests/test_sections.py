@@ -461,7 +461,9 @@ def test_a_toc_entry_the_file_does_not_hold(tmp_path: Path, ruleset: Ruleset) ->
         ("申报材料真实性声明", "临朐县铝型材加工特色产业集群申报材料真实性声明", True),
     ],
 )
-def test_a_toc_entry_and_a_line_share_more_than_the_cluster_words(entry: str, line: str, same: bool) -> None:
+def test_a_toc_entry_and_a_line_share_more_than_the_cluster_words(
+    entry: str, line: str, same: bool, ruleset: Ruleset
+) -> None:
     from pipeline.toc import same_title
 
-    assert same_title(entry, line) is same
+    assert same_title(entry, line, ruleset) is same
