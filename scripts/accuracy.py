@@ -25,19 +25,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fixtures.forms import FIELDS
+from fixtures.forms import NUMERIC_FIELDS as NUMERIC
 from fixtures.model import ITEM_IDS as ITEMS
 from fixtures.model import REQUIRED_ITEMS as REQUIRED
 
-FIELDS = (
-    "cluster_name",
-    "applicant",
-    "region",
-    "leading_industry",
-    "area_km2",
-    "enterprise_count",
-    "annual_revenue_cny",
-)
-NUMERIC = {"area_km2", "enterprise_count", "annual_revenue_cny"}
 CONDITIONS = ("area_max", "enterprise_min", "revenue_min")
 PACKAGINGS = ("folder", "zip", "zip-gbk", "bound-pdf", "bound-docx", "mixed")
 LIMIT = 3000
