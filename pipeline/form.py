@@ -242,9 +242,9 @@ def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tup
 
 def attested_places(texts: Iterable[str], ruleset: Ruleset) -> frozenset[str]:
     """The ruleset's place names that a dossier's text layer (not OCR) names."""
-    if not ruleset.places:
+    pattern = ruleset.place_names
+    if pattern is None:
         return frozenset()
-    pattern = re.compile("|".join(sorted(map(re.escape, ruleset.places), key=len, reverse=True)))
     return frozenset(m.group() for text in texts for m in pattern.finditer(text))
 
 

@@ -139,6 +139,13 @@ class Ruleset:
     places: tuple[str, ...] = ()  # cities and county-level divisions (OCR'd names are checked against them)
     common: tuple[re.Pattern[str], ...] = ()  # words every item title shares
 
+    @functools.cached_property
+    def place_names(self) -> re.Pattern[str] | None:
+        """Any of `places`, the longest first (市中区 before 中区); None without places."""
+        if not self.places:
+            return None
+        return re.compile("|".join(sorted(map(re.escape, self.places), key=len, reverse=True)))
+
     def specific(self, shared: str) -> str:
         """What two titles share beyond the words every title has."""
         for pattern in self.common:
