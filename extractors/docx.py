@@ -12,6 +12,7 @@ from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.table import Table
 from docx.text.paragraph import Paragraph
+from docx.text.run import Run
 
 from pipeline.model import Block, Document
 
@@ -38,6 +39,51 @@ def pictures_in(element) -> list:  # type: ignore[no-untyped-def]
         if parent is None:
             found.append(node)
     return found
+
+
+# Text a reader sees: runs inside tracked insertions, content controls, smart tags and simple fields count;
+# deleted and moved-away text, a text box (its own paragraphs) and a fallback copy for old readers do not.
+_HIDDEN = {qn("w:del"), qn("w:moveFrom"), qn("w:txbxContent"), _FALLBACK}
+_TEXT = {qn("w:t"): None, qn("w:tab"): "\t", qn("w:br"): "\n", qn("w:cr"): "\n"}
+
+
+def _visible(node, top) -> bool:  # type: ignore[no-untyped-def]
+    parent = node.getparent()
+    while parent is not None and parent is not top:
+        if parent.tag in _HIDDEN:
+            return False
+        parent = parent.getparent()
+    return True
+
+
+def _runs(paragraph: Paragraph) -> list[Run]:
+    p = paragraph._p
+    return [Run(r, paragraph) for r in p.iter(qn("w:r")) if _visible(r, p)]
+
+
+def paragraph_text(p) -> str:  # type: ignore[no-untyped-def]
+    """The text of a w:p as Word shows it (python-docx's own reads only direct runs and hyperlinks, and so
+    loses text typed with 修订 on or inside a content control of a form template)."""
+    out = []
+    for node in p.iter(*_TEXT):
+        if not _visible(node, p):
+            continue
+        fixed = _TEXT[node.tag]
+        if fixed is None:
+            out.append(node.text or "")
+        elif node.tag != qn("w:br") or node.get(qn("w:type")) in (None, "textWrapping"):
+            out.append(fixed)
+    return "".join(out)
+
+
+def _text_boxes(element) -> list[str]:  # type: ignore[no-untyped-def]
+    """Paragraphs of the text boxes anchored in an element (Word counts their 字 too)."""
+    out = []
+    for box in element.iter(qn("w:txbxContent")):
+        if not _visible(box, element):
+            continue  # the fallback copy of a box, or a box inside another box (read with it)
+        out.extend(t for q in box.iter(qn("w:p")) if (t := paragraph_text(q).strip()))
+    return out
 
 
 def _page_break(paragraph: Paragraph) -> tuple[bool, bool]:
@@ -79,6 +125,20 @@ def _check_package(path: Path) -> None:
         raise Unreadable("too_large", f"Word 文件解压后超过 {MAX_XML_BYTES // 2**20} MB，疑似压缩炸弹，已拒绝读取")
 
 
+def _styles(paragraph: Paragraph) -> list:  # type: ignore[type-arg]
+    """The paragraph's style and the styles it is based on, nearest first (a WPS 一级标题 built on 标题 1
+    inherits its outline level, alignment and bold)."""
+    chain = []
+    try:
+        style = paragraph.style
+        while style is not None and len(chain) < 10:
+            chain.append(style)
+            style = style.base_style
+    except (KeyError, ValueError, AttributeError):
+        pass
+    return chain
+
+
 def _style_name(paragraph: Paragraph) -> str | None:
     try:
         style = paragraph.style
@@ -95,40 +155,46 @@ def _heading_level(paragraph: Paragraph, style: str | None) -> int | None:
         if match:
             return int(match.group(2))
     # Direct outline level (w:outlineLvl) marks a heading without a heading style; 9 is body text.
-    ppr = paragraph._p.pPr
-    if ppr is not None:
-        lvl = ppr.find(qn("w:outlineLvl"))
+    # A style's own outline level (a custom heading style) counts as well, the nearest one deciding.
+    for ppr in [paragraph._p.pPr, *(st.element.pPr for st in _styles(paragraph))]:
+        lvl = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
         if lvl is not None:
             value = lvl.get(qn("w:val"))
-            if value is not None and value.isdigit() and int(value) < 9:
-                return int(value) + 1
+            if value is not None and value.isdigit():
+                return int(value) + 1 if int(value) < 9 else None
     return None
 
 
 def _is_bold(paragraph: Paragraph) -> bool:
-    runs = [r for r in paragraph.runs if r.text.strip()]
-    if runs and all(r.bold for r in runs):
-        return True
+    """Every run bold, by its own format or (where the run says nothing) by the paragraph's styles."""
+    inherited = next((st.font.bold for st in _styles(paragraph) if st.font.bold is not None), None)
+    runs = [r for r in _runs(paragraph) if r.text.strip()]
+    if not runs:
+        return bool(inherited)
+    return all(r.bold if r.bold is not None else bool(inherited) for r in runs)
+
+
+def _alignment(paragraph: Paragraph):  # type: ignore[no-untyped-def]
+    if paragraph.alignment is not None:
+        return paragraph.alignment
+    return next((st.paragraph_format.alignment for st in _styles(paragraph) if _aligns(st)), None)
+
+
+def _aligns(style) -> bool:  # type: ignore[no-untyped-def]
     try:
-        font = paragraph.style.font if paragraph.style is not None else None
-    except (KeyError, ValueError, AttributeError):
+        return style.paragraph_format.alignment is not None
+    except (AttributeError, ValueError, KeyError):
         return False
-    return bool(font is not None and font.bold)
 
 
 def _font_size(paragraph: Paragraph) -> float | None:
-    for run in paragraph.runs:
+    for run in _runs(paragraph):
         if run.text.strip() and run.font.size is not None:
             return run.font.size.pt
     try:
-        style = paragraph.style
-        while style is not None:
-            if style.font.size is not None:
-                return style.font.size.pt
-            style = style.base_style
+        return next((st.font.size.pt for st in _styles(paragraph) if st.font.size is not None), None)
     except (KeyError, ValueError, AttributeError):
         return None
-    return None
 
 
 def _is_coloured(paragraph: Paragraph) -> bool:
@@ -141,18 +207,13 @@ def _is_coloured(paragraph: Paragraph) -> bool:
             return False
         return rgb is not None and max(rgb) - min(rgb) > 40  # a hue, not a grey
 
-    runs = [r for r in paragraph.runs if r.text.strip()]
+    runs = [r for r in _runs(paragraph) if r.text.strip()]
     if runs and all(coloured(r.font) for r in runs):
         return True
     try:
-        style = paragraph.style
-        while style is not None:
-            if style.font.color is not None and style.font.color.type is not None:
-                return coloured(style.font)
-            style = style.base_style
+        return next((coloured(st.font) for st in _styles(paragraph) if st.font.color.type is not None), False)
     except (KeyError, ValueError, AttributeError):
         return False
-    return False
 
 
 def _table_rows(table: Table) -> list[list[str]]:
@@ -165,7 +226,9 @@ def _table_rows(table: Table) -> list[list[str]]:
             if previous is not None and cell._tc is previous:
                 continue
             previous = cell._tc
-            cells.append(cell.text.strip())
+            # Every paragraph of the cell, those of a table nested in it included (python-docx's
+            # cell.text leaves a nested table out).
+            cells.append("\n".join(t for p in cell._tc.iter(qn("w:p")) if (t := paragraph_text(p).strip())))
         rows.append(cells)
     return rows
 
@@ -202,7 +265,7 @@ def read_docx(path: Path, doc: Document) -> Document:
         try:
             figures = [order[node] for node in pictures_in(item._element) if node in order]
             if isinstance(item, Paragraph):
-                text = item.text.strip()
+                text = paragraph_text(item._p).strip()
                 before, after = _page_break(item)
                 if text:
                     style = _style_name(item)
@@ -214,7 +277,7 @@ def read_docx(path: Path, doc: Document) -> Document:
                             style=style,
                             heading_level=level,
                             bold=_is_bold(item),
-                            centered=item.alignment == WD_ALIGN_PARAGRAPH.CENTER,
+                            centered=_alignment(item) == WD_ALIGN_PARAGRAPH.CENTER,
                             font_size=_font_size(item),
                             color=_is_coloured(item),
                             page_break=new_page or before,
@@ -223,6 +286,7 @@ def read_docx(path: Path, doc: Document) -> Document:
                     new_page = False
                 else:
                     new_page = new_page or before
+                blocks.extend(Block(text=t, kind="paragraph") for t in _text_boxes(item._p))
                 new_page = new_page or after
             else:
                 rows = _table_rows(item)
