@@ -17,6 +17,7 @@ from docx.text.run import Run
 from pipeline.model import Block, Document
 
 from .errors import Unreadable
+from .numbering import Numbering, paragraph_numbering
 
 # A .docx is a zip: refuse one whose XML would unpack to more than this (a zip bomb in disguise).
 MAX_XML_BYTES = 200 * 1024 * 1024
@@ -260,6 +261,7 @@ def read_docx(path: Path, doc: Document) -> Document:
     # Pictures are numbered over the whole body, as the seal search numbers them (a picture outside any
     # paragraph or table keeps its place in the count).
     order = {node: k for k, node in enumerate(pictures_in(body))}
+    numbering = Numbering.of(word)
     new_page = False  # the previous paragraph ended with a page break
     for item in items:
         try:
@@ -267,12 +269,15 @@ def read_docx(path: Path, doc: Document) -> Document:
             if isinstance(item, Paragraph):
                 text = paragraph_text(item._p).strip()
                 before, after = _page_break(item)
+                listed = paragraph_numbering(item)
+                number = numbering.label(*listed) if listed else ""
                 if text:
                     style = _style_name(item)
                     level = _heading_level(item, style)
                     blocks.append(
                         Block(
-                            text=text,
+                            text=number + text,
+                            number=number,
                             kind="heading" if level is not None else "paragraph",
                             style=style,
                             heading_level=level,

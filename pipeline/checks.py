@@ -54,7 +54,7 @@ def _word_counts(candidates: list[Candidate]) -> tuple[int, int]:
     (the same text is often submitted twice, as .docx and as PDF)."""
     per_file: dict[str, list[int]] = {}
     for candidate in candidates:
-        text = candidate.section.body_text
+        text = candidate.section.counted_text
         counts = per_file.setdefault(candidate.section.document.path, [0, 0])
         counts[0] += count_words(text)
         counts[1] += count_chars_no_spaces(text)

@@ -34,6 +34,7 @@ class Block:
     color: bool = False  # drawn in a colour other than black (Word's heading styles are often blue)
     page_break: bool = False  # starts a new page (Word: a page break or "page break before")
     picture: int | None = None  # kind == "figure": the picture's 0-based order in the Word file's body
+    number: str = ""  # Word's automatic list number (一、), drawn before the text: the start of ``text``
 
 
 @dataclass(slots=True)
@@ -114,6 +115,11 @@ class Section:
     @property
     def body_text(self) -> str:
         return "\n".join(b.text for b in self.blocks)
+
+    @property
+    def counted_text(self) -> str:
+        """The body as Word's 字数 counts it: without the automatic list numbers Word draws."""
+        return "\n".join(b.text[len(b.number) :] for b in self.blocks)
 
     @property
     def pages(self) -> list[int] | None:

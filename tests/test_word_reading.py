@@ -20,6 +20,7 @@ from fixtures.clusters import LINQU
 from pipeline.dossier import check_dossier
 from pipeline.model import Document
 from pipeline.ruleset import Ruleset
+from pipeline.text import count_words
 from tests.conftest import present, write
 
 
@@ -134,3 +135,64 @@ def test_a_bound_word_file_titled_in_a_custom_style_without_page_breaks(tmp_path
     write(folder / "申报材料.docx", buf.getvalue())
     report = check_dossier(folder, ruleset).report
     assert all(present(report).values()), present(report)
+
+
+def _numbered_list(word) -> str:  # type: ignore[no-untyped-def]
+    """A 多级列表 as Word's Chinese templates define it: 一、 then （一） then 1. ; returns its numId."""
+    numbering = word.part.numbering_part.element
+    levels = [("chineseCounting", "%1、"), ("chineseCounting", "（%2）"), ("decimal", "%3.")]
+    lvl_xml = "".join(
+        f"<w:lvl w:ilvl='{k}'><w:start w:val='1'/><w:numFmt w:val='{fmt}'/><w:lvlText w:val='{text}'/></w:lvl>"
+        for k, (fmt, text) in enumerate(levels)
+    )
+    numbering.insert(0, parse_xml(f"<w:abstractNum {nsdecls('w')} w:abstractNumId='90'>{lvl_xml}</w:abstractNum>"))
+    numbering.append(parse_xml(f"<w:num {nsdecls('w')} w:numId='90'><w:abstractNumId w:val='90'/></w:num>"))
+    return "90"
+
+
+def _number(paragraph, num_id: str, level: int) -> None:  # type: ignore[no-untyped-def]
+    numpr = parse_xml(f"<w:numPr {nsdecls('w')}><w:ilvl w:val='{level}'/><w:numId w:val='{num_id}'/></w:numPr>")
+    paragraph._p.get_or_add_pPr().append(numpr)
+
+
+def test_automatic_list_numbers_are_read_and_not_counted(tmp_path: Path, ruleset: Ruleset) -> None:
+    """An introduction whose headings Word numbers itself (一、 … 五、品牌建设): the numbers are read, so 五、
+    is still known for the introduction's own sub-heading; Word's 字数 leaves them out, and so does ours."""
+    word = WordDocument()
+    num_id = _numbered_list(word)
+    word.add_paragraph(f"{LINQU.name}发展情况简介", style="Title")
+    outline = [
+        (0, "发展现状", "临朐县铝型材产业起步于上世纪八十年代，经过四十年发展，形成了完整的产业链。"),
+        (1, "产业规模", "集群企业二百余家，规模以上企业六十家，从业人员三万余人。"),
+        (1, "龙头企业", "龙头企业带动作用明显，配套企业分工协作。"),
+        (0, "发展规划", "集群编制了发展规划，明确了高端化、智能化、绿色化发展方向。"),
+        (1, "目标", "到二〇二八年营业收入突破五百亿元。"),
+        (0, "品牌建设", "集群拥有中国驰名商标三件，山东名牌产品十二个。"),
+        (0, "公共服务平台", "集群建有检验检测中心和省级企业技术中心。"),
+        (0, "信息化建设", "企业上云用数赋智成效明显。"),
+    ]
+    for level, heading, text in outline:
+        _number(word.add_paragraph(heading, style="Heading 2" if level == 0 else "Heading 3"), num_id, level)
+        word.add_paragraph(text)
+    buf = io.BytesIO()
+    word.save(buf)
+    folder = tmp_path / "d"
+    path = write(folder / "简介.docx", buf.getvalue())
+
+    headings = [b.text for b in read_file(path, path.name, "-", 0).blocks if b.kind == "heading"][1:]
+    assert headings == [
+        "一、发展现状",
+        "（一）产业规模",
+        "（二）龙头企业",
+        "二、发展规划",
+        "（一）目标",
+        "三、品牌建设",
+        "四、公共服务平台",
+        "五、信息化建设",
+    ]
+    report = check_dossier(folder, ruleset).report
+    found = present(report)
+    assert found["introduction"]
+    assert not any(found[i] for i in ("development_plan", "brand_evidence", "innovation_platforms", "informatization"))
+    intro = next(i for i in report["items"] if i["id"] == "introduction")
+    assert intro["metrics"]["word_count"] == sum(count_words(h) + count_words(t) for _, h, t in outline)
