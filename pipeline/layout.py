@@ -277,7 +277,9 @@ def _continues(last: Unit, row: Unit, column: tuple[float, float]) -> bool:
     if last.row or row.row or a.bbox is None or b.bbox is None or a.source != b.source:
         return False
     size = a.font_size or 12.0
-    if abs((b.font_size or size) - size) > 1.0 or a.bbox[2] < column[1] - 1.5 * size:
+    # Left-aligned CJK text stops up to about two characters short of the margin (a character that may
+    # not start a line is carried over with the one before it).
+    if abs((b.font_size or size) - size) > 1.0 or a.bbox[2] < column[1] - 2.0 * size:
         return False
     if b.bbox[0] > column[0] + 0.8 * size or SENTENCE_PUNCT.search(a.text[-1:]):
         return False

@@ -92,7 +92,10 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     title = set(range(layout.title[0], layout.title[1] + 1)) if layout.title else set()
     groups: dict[tuple[object, ...], list[int]] = {}
     for i, heading in layout.headings.items():
-        if i in title or heading.unit.page in layout.display_pages:
+        # A page of little text counts only with an item's title at its top (信息化智能化建设情况 over
+        # 无相关材料。); a certificate's display type is no title level of the file.
+        shown = heading.unit.page in layout.display_pages and not (heading.page_top and heading.items)
+        if i in title or shown:
             continue
         for key in _formats(heading):
             groups.setdefault(key, []).append(i)
@@ -132,6 +135,7 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     _fill_recoloured(layout, key, title)
     _fill_scan_gaps(layout, bool(key[-1]))
     _keep_in_order(layout)
+    _fill_series_gaps(layout)
 
 
 def _keep_in_order(layout: Layout) -> None:
@@ -154,6 +158,41 @@ def _keep_in_order(layout: Layout) -> None:
     if dropped:
         layout.splits = [i for i in layout.splits if i not in dropped]
         layout.decision += f"，{len(dropped)} 处编号不接续的标题视为小标题"
+
+
+def _fill_series_gaps(layout: Layout) -> None:
+    """A line numbered in a gap of the titles' series (6. between 5. and 8.), at their numbering level,
+    that names an item no title names: that item's title, whatever its format (set under a certificate
+    on a page read by OCR). One that goes on from a numbered list of the item before (its 6. after 5.,
+    no heading of a higher level between) belongs to that item."""
+    series = [(i, serial_number(layout.units[i].text)) for i in layout.splits]
+    levels = Counter(numbering_level(layout.units[i].text) for i, n in series if n is not None)
+    level = levels.most_common(1)[0][0] if levels else None
+    numbered = [(i, n) for i, n in series if n is not None and numbering_level(layout.units[i].text) == level]
+    if level is None or len(numbered) < 2:
+        return
+    covered = {item for i in layout.splits for item in layout.ruleset.items_titled(layout.units[i].text)}
+    added: list[int] = []
+    for (a, low), (b, high) in zip(numbered, [*numbered[1:], (len(layout.units), None)], strict=True):
+        previous: int | None = None  # the serial of the item's last line at the titles' level
+        for i in range(a + 1, b):
+            text = layout.units[i].text
+            number, at = serial_number(text), numbering_level(text)
+            if at is not None and at < level:
+                previous = None  # a heading above the list's level (三、) closes the list
+            if i in layout.toc_units or at != level or number is None:
+                continue
+            gap = low < number and (high is None or number < high)
+            if gap and number != (previous or 0) + 1 and is_title_text(text):
+                names = {r.id for r in layout.ruleset.items_titled(text)}
+                if len(names) == 1 and not names & covered:
+                    added.append(i)
+                    covered |= names
+                    break
+            previous = number
+    if added:
+        layout.splits = sorted({*layout.splits, *added})
+        layout.decision += f"，另有按编号接续的标题 {len(added)} 处"
 
 
 def _first_of_series(layout: Layout, members: list[int]) -> bool:

@@ -592,6 +592,17 @@ def place_by_title(layout: Layout) -> None:
             entry.start, entry.found, previous = found, "标题", found
     formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
     title_format = formats.most_common(1)[0][0] if formats else None
+    # Item titles share one format. A title matched on a few shared words whose format differs from the
+    # others' is likely a sub-heading that echoes the entry (三、服务体系建设 in the introduction for
+    # 创新研发中心、公共服务平台、服务体系建设材料): look for a title formatted like the others first.
+    doubtful: dict[int, int] = {}
+    if title_format is not None and formats[title_format] >= 2:
+        for k, entry in enumerate(layout.toc):
+            if entry.start is None or _closeness(entry.title, units[entry.start].text) >= 0.75:
+                continue
+            heading = layout.headings.get(entry.start)
+            if heading is None or heading.signature != title_format:
+                doubtful[k], entry.start = entry.start, None
     for k, entry in enumerate(layout.toc):
         if entry.start is not None:
             continue
@@ -605,7 +616,10 @@ def place_by_title(layout: Layout) -> None:
                 entry.start, entry.found = i, "同格式标题"
                 break
         else:
-            entry.found = "正文中未找到标题"
+            if k in doubtful:
+                entry.start = doubtful[k]
+            else:
+                entry.found = "正文中未找到标题"
 
 
 def fill_toc_gaps(layout: Layout) -> None:

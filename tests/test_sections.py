@@ -15,7 +15,7 @@ from fixtures import texts
 from fixtures.clusters import LINQU
 from fixtures.model import ITEM_IDS, Block, ItemDoc
 from fixtures.writers import H1_SIZE as H1
-from fixtures.writers import PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
+from fixtures.writers import DocxStyle, PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
 from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
 from pipeline.model import Document
@@ -467,3 +467,62 @@ def test_a_toc_entry_and_a_line_share_more_than_the_cluster_words(
     from pipeline.toc import same_title
 
     assert same_title(entry, line, ruleset) is same
+
+
+INTRO_ECHOING_ENTRIES = [
+    Block("h1", "一、产业规模与效益"),
+    Block("p", "临朐县铝型材产业起步于上世纪八十年代，经过四十年发展，形成了完整的产业链，龙头企业带动作用明显。" * 3),
+    Block("h1", "二、产业链条"),
+    Block("p", "集群上游为铝锭熔铸，中游为挤压成型和表面处理，下游为门窗幕墙和工业型材，配套齐全。" * 3),
+    Block("h1", "三、服务体系建设"),
+    Block("p", "集群建有检验检测中心和省级企业技术中心，为企业提供检测、研发、培训服务。" * 3),
+    Block("h1", "四、信息化建设"),
+    Block("p", "企业上云用数赋智成效明显，骨干企业建成数字化车间。" * 3),
+    Block("h1", "五、发展目标"),
+    Block("p", "下一步，集群将围绕高端化、智能化、绿色化方向，持续推动产业转型升级。" * 2),
+]
+
+
+def test_a_word_toc_entry_echoed_by_a_sub_heading_goes_to_the_title_formatted_like_the_others(
+    tmp_path: Path, ruleset: Ruleset
+) -> None:
+    """Items titled in other words than the 目录's (实施方案 for 发展规划), while the introduction's
+    sub-headings in another format echo later entries (三、服务体系建设, 四、信息化建设): each entry is the
+    title formatted like the other items' titles, not the sub-heading."""
+    items = texts.all_items(LINQU, intro=ItemDoc("introduction", f"{LINQU.name}发展情况简介", INTRO_ECHOING_ENTRIES))
+    retitled = {
+        "development_plan": f"{LINQU.name}高质量发展实施方案",
+        "brand_evidence": f"{LINQU.name}区域品牌建设情况",
+        "innovation_platforms": "创新平台和服务体系建设情况",
+        "informatization": f"{LINQU.name}数字化转型情况",
+    }
+    docs = [ItemDoc(i, retitled.get(i, d.title), d.blocks) for i, d in items.items()]
+    toc = [f"{k}.{title}" for k, title in enumerate(_toc_titles(), 1)]
+    path = write(tmp_path / "申报材料.docx", docx_bytes(docs, DocxStyle(title="plain", headings="styles"), toc=toc))
+    report = check_dossier(path, ruleset).report
+    assert all(present(report).values()), present(report)
+    sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
+    assert [s.title for s in sections[1:6]] == [docs[k].title for k in range(1, 6)]
+
+
+def test_a_title_numbered_in_the_gap_of_the_series_is_an_item_title(tmp_path: Path, ruleset: Ruleset) -> None:
+    """Titles 1. to 8. in one format, but 6. set in another (run on below a certificate, read by OCR): it
+    goes on with the series and names an item no other title names. A numbered list of the item before
+    (1. 3.) does not hide it; a list that runs on to the title's number would."""
+    items = texts.all_items(LINQU)
+    layout = PdfLayout()
+    for k, (item, doc) in enumerate(items.items(), 1):
+        layout.start_item(item, new_page=k > 1 and k != 6)
+        if k == 6:
+            layout.paragraph(f"{k}.信息化智能化建设情况", indent=False)
+        else:
+            layout.title(f"{k}.{doc.title}")
+        if k == 5:
+            layout.paragraph("1.检验检测中心：为集群企业提供检测服务。", indent=False)
+            layout.paragraph("3.技能培训基地：年培训技术工人三千人次。", indent=False)
+        layout.blocks(doc.blocks)
+    path = write(tmp_path / "合订本.pdf", layout.render("dash"))
+    report = check_dossier(path, ruleset).report
+    assert all(present(report).values()), present(report)
+    decision = analyse(read_file(path, path.name, "-", 0), ruleset).decision
+    assert "按编号接续的标题 1 处" in decision
