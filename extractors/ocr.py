@@ -23,7 +23,7 @@ from pipeline.paths import cache_root
 
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
-CACHE_VERSION = "6"  # bump when the reading logic changes: old results are then not reused
+CACHE_VERSION = "8"  # bump when the reading logic changes: old results are then not reused
 # A first reading this poor, with boxes lying flat, may be upside down: try 180°.
 RETRY_BELOW = 0.75
 MIN_LINE_SCORE = 0.5  # lines read worse than this are noise (rapidocr's own default cut-off)
@@ -133,6 +133,11 @@ def load_page(path: Path, fmt: str, number: int, dpi: float, native: bool = Fals
     return np.asarray(image), image_dpi
 
 
+def _read(ocr: Any, bgr: np.ndarray) -> list[tuple[np.ndarray, str, float]]:
+    # The steps named every time: rapidocr keeps the last call's use_det/use_rec as its new default.
+    return _boxes(ocr(bgr, use_det=True, use_cls=False, use_rec=True))
+
+
 def _boxes(result: Any) -> list[tuple[np.ndarray, str, float]]:
     if result is None or result.boxes is None or result.txts is None:
         return []
@@ -184,20 +189,65 @@ def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[tuple[np.ndarray,
     counter-clockwise) and the upright image."""
     ocr = engine(threads)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
-    best = _boxes(ocr(bgr))
+    best = _read(ocr, bgr)
     turn, upright = 0, bgr
     if best and _reads_well(best) and not _standing(best):
-        return [line for line in best if line[2] >= MIN_LINE_SCORE], turn, upright
+        return _split_stacked([line for line in best if line[2] >= MIN_LINE_SCORE], upright, ocr), turn, upright
     # Sideways or upside down (or just a poor scan): read the other turns, stop at the first that
     # reads well lying flat, else keep the one that read the most text.
     for degrees in [90, 270, 180] if _standing(best) else [180, 90, 270]:
         turned = np.ascontiguousarray(np.rot90(bgr, k=degrees // 90))
-        lines = _boxes(ocr(turned))
+        lines = _read(ocr, turned)
         if _upright_mass(lines) > _upright_mass(best):
             best, turn, upright = lines, degrees, turned
         if lines and _reads_well(lines) and not _standing(lines):
             break
-    return [line for line in best if line[2] >= MIN_LINE_SCORE], turn, upright
+    return _split_stacked([line for line in best if line[2] >= MIN_LINE_SCORE], upright, ocr), turn, upright
+
+
+def _split_stacked(
+    lines: list[tuple[np.ndarray, str, float]], bgr: np.ndarray, ocr: Any
+) -> list[tuple[np.ndarray, str, float]]:
+    """A box about two lines tall holds two lines the detector ran together (a form cell's 71 over 户):
+    read as one line it comes back garbled. Cut it at the blank row between the lines and read the
+    halves; keep them where both read better than the whole."""
+    heights = sorted(_extent(quad)[1] for quad, text, _ in lines if len(text) >= 2)
+    if not heights:
+        return lines
+    line_height = heights[(len(heights) - 1) // 2]
+    out: list[tuple[np.ndarray, str, float]] = []
+    for quad, text, score in lines:
+        x0, y0 = np.floor(quad.min(axis=0)).astype(int)
+        x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
+        x0, y0 = max(0, x0), max(0, y0)
+        halves = None
+        if score < 0.95 and y1 - y0 >= 1.7 * line_height and x1 > x0:
+            halves = _read_halves(bgr[y0:y1, x0:x1], ocr)
+        if halves is None or min(s for _, s, _ in halves) <= score:
+            out.append((quad, text, score))
+            continue
+        for half_text, half_score, (top, bottom) in halves:
+            box = np.array([[x0, y0 + top], [x1, y0 + top], [x1, y0 + bottom], [x0, y0 + bottom]], dtype=float)
+            out.append((box, half_text, half_score))
+    return out
+
+
+def _read_halves(crop: np.ndarray, ocr: Any) -> list[tuple[str, float, tuple[int, int]]] | None:
+    """The crop cut at its emptiest row in the middle third (None without a blank row) and each half read."""
+    ink = (crop.mean(axis=2) < 128).sum(axis=1)
+    h = len(ink)
+    middle = range(h // 3, max(h // 3 + 1, 2 * h // 3))
+    cut = min(middle, key=lambda r: ink[r])
+    if ink[cut] > 0.02 * crop.shape[1]:
+        return None
+    out = []
+    for top, bottom in ((0, cut), (cut, h)):
+        result = ocr(np.ascontiguousarray(crop[top:bottom]), use_det=False, use_cls=False, use_rec=True)
+        txts, scores = getattr(result, "txts", None), getattr(result, "scores", None)
+        if not txts or not scores or not str(txts[0]).strip():
+            return None
+        out.append((str(txts[0]), float(scores[0]), (top, bottom)))
+    return out
 
 
 def _cache_key(rgb: np.ndarray, dpi: float) -> str:

@@ -26,7 +26,7 @@ if TYPE_CHECKING:  # identification pulls in the evidence finder; the grid worke
 MAX_LABEL_CHARS = 24
 BOX_PER_POINT = 1.35  # an OCR line's box height over its font size (pipeline/scans.py)
 _BLANK = re.compile(r"^[\s\-－—–/／、.。无]*$")
-_OCR_DASH = re.compile(r"^\s*[一—\-－–_]{1,3}\s*$")
+_OCR_DASH = re.compile(r"^\s*(?:[一—\-－–_]{1,3}|[1lI|!\[\]\\/])\s*$")
 _FULL_WIDTH_BRACKETS = str.maketrans("()", "（）")
 _REGION_NOISE = re.compile(r"^山东省|[/／、\s]")
 
@@ -209,7 +209,8 @@ def _inside(block: Block, tables: list[Block]) -> bool:
 
 
 def is_blank(text: str, ocr: bool = False) -> bool:
-    """A cell left empty or holding a dash; on a scan a lone dash often comes back as 一."""
+    """A cell left empty or holding a dash; on a scan a lone dash often comes back as 一, and the slash
+    that marks a field not applicable (／) as 1, l or |: no form's figure is a lone 1."""
     return bool(_BLANK.match(text) or (ocr and _OCR_DASH.match(text)))
 
 

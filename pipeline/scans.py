@@ -61,7 +61,7 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
             continue
         page.ocr_confidence = result.confidence if result.confidence is not None else 0.0
         page.width, page.height = result.width or page.width, result.height or page.height
-        blocks.extend(
+        read = [
             Block(
                 text=line.text.strip(),
                 kind="line",
@@ -73,11 +73,44 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
             )
             for line in _join_leaders(_reading_order(result.lines))
             if line.text.strip()
-        )
+        ]
+        # A picture page whose text layer is sound (a clipping with the next item's title run on below
+        # it): the text layer's lines keep their fonts; OCR adds only what lies outside them.
+        kept = text_blocks.get(page.number, []) if page.ocr_reason in KEEP_TEXT_LAYER and not result.rotation else []
+        blocks.extend(_interleave(kept, read))
     mark_centred(blocks, {p.number: p.width for p in doc.pages})
     for i, block in enumerate(blocks):
         block.index = i
     doc.blocks = blocks
+
+
+KEEP_TEXT_LAYER = ("image_page", "no_text")  # not "garbage": that text layer is unreadable
+
+
+def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+    """Whether two boxes overlap by at least a third of the smaller one."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return False
+    smaller = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return w * h >= smaller / 3
+
+
+def _interleave(text: list[Block], read: list[Block]) -> list[Block]:
+    """The text layer's lines among the OCR lines by their place on the page; an OCR line over a text
+    line is that line read again and is left out."""
+    boxes = [b.bbox for b in text if b.bbox is not None]
+    if not boxes:
+        return read
+    fresh = [b for b in read if b.bbox is None or not any(_overlaps(b.bbox, box) for box in boxes)]
+    out: list[Block] = []
+    pending = list(text)
+    for block in fresh:
+        while pending and (pending[0].bbox is None or block.bbox is None or pending[0].bbox[1] <= block.bbox[1]):
+            out.append(pending.pop(0))
+        out.append(block)
+    return out + pending
 
 
 SIGNATURE_PAGE_CHARS = 200  # a page after a sealed one holding at most this is the end of its signature block

@@ -10,16 +10,22 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfgen import canvas
 
 from extractors import read_file
-from extractors.ocr import ocr_page
+from extractors.ocr import ocr_page, recognise
 from extractors.pdf import ocr_reason
 from extractors.sandbox import ExtractionPool
 from fixtures.scans import scanned_page
+from fixtures.writers import FONT, FONT_PATH, _register_font
 from pipeline.dossier import check_dossier
 from pipeline.ruleset import load_ruleset
+from pipeline.scans import merge_ocr, ocr_jobs
 from pipeline.text import count_words
 
 
@@ -137,3 +143,48 @@ def test_scanned_declaration_with_and_without_a_seal(tmp_path: Path) -> None:
             assert item.seal_crop.startswith(b"\x89PNG")
         else:
             assert item.seal["detected"] is False and "SEAL_MISSING" in codes
+
+
+def test_two_lines_read_as_one_box_are_read_apart() -> None:
+    """A form cell's value over two lines set close (71 over 户): the detector gives one box, which reads
+    garbled as a whole; cut at the blank row between the lines, each half reads right."""
+    page = Image.new("RGB", (700, 200), "white")
+    draw = ImageDraw.Draw(page)
+    font = ImageFont.truetype(FONT_PATH, 32)
+    draw.rectangle((20, 20, 680, 180), outline="black", width=3)
+    draw.line((250, 20, 250, 180), fill="black", width=3)
+    draw.text((40, 80), "企业数量", font=font, fill="black")
+    draw.text((270, 60), "71", font=font, fill="black")
+    draw.text((270, 94), "户", font=font, fill="black")
+    lines, _, _ = recognise(np.asarray(page))
+    assert sorted(text for _, text, _ in lines) == ["71", "企业数量", "户"]
+
+
+def test_a_picture_page_keeps_its_text_layer_and_reads_the_picture(tmp_path: Path) -> None:
+    """A newspaper clipping pasted as a picture with the next item's title run on below it: the page is
+    read by OCR for the clipping, but the title keeps the text layer's characters and font size (OCR's
+    reading of the same line is left out), so it is still a title formatted like the others."""
+    clipping = Image.new("RGB", (900, 1000), "white")
+    draw = ImageDraw.Draw(clipping)
+    font = ImageFont.truetype(FONT_PATH, 44)
+    for k, line in enumerate(
+        ["经济日报", "走进临朐铝型材产业集群", "本报讯 近年来临朐县坚持", "把铝型材产业作为主导产业"]
+    ):
+        draw.text((60, 60 + 110 * k), line, font=font, fill="black")
+    _register_font()
+    buf = io.BytesIO()
+    pdf = canvas.Canvas(buf, pagesize=A4)
+    pdf.drawImage(ImageReader(clipping), 70, 300, width=455, height=505)
+    pdf.setFont(FONT, 16)
+    pdf.drawCentredString(297, 240, "创新平台和服务体系建设情况")
+    pdf.save()
+    path = tmp_path / "合订本.pdf"
+    path.write_bytes(buf.getvalue())
+    doc = read_file(path, path.name, "clipping", 0)
+    assert doc.pages is not None and doc.pages[0].needs_ocr
+    jobs = ocr_jobs([doc], {doc.path: path}, pool_size=1)
+    merge_ocr(doc, [job.run() for job in jobs])
+    title = [b for b in doc.blocks if "服务体系" in b.text]
+    assert [(b.text, b.source, b.font_size) for b in title] == [("创新平台和服务体系建设情况", "text", 16.0)]
+    texts = [b.text for b in doc.blocks]
+    assert any("经济日报" in t for t in texts) and texts[-1] == "创新平台和服务体系建设情况"
