@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from pipeline.form import is_blank
 from pipeline.text import normalize
 from tests.conftest import batch, finding_keys, report_of
 from tests.figures import assert_fields
@@ -125,3 +126,13 @@ def test_a_labels_bracket_past_the_cell_rule_goes_back_to_it(label: str, value: 
     from pipeline.form import _close_bracket
 
     assert _close_bracket(label, value) == want
+
+
+@pytest.mark.parametrize(
+    ("text", "ocr", "blank"),
+    [("/", False, True), ("1", True, True), ("l", True, True), ("|", True, True), ("一", True, True)]
+    + [("1", False, False), ("11", True, False), ("1户", True, False), ("7", True, False)],
+)
+def test_a_scanned_slash_read_as_1_is_a_blank_cell(text: str, ocr: bool, blank: bool) -> None:
+    """The ／ that marks a field not applicable comes back from OCR as 1, l or |; a typed 1 is a figure."""
+    assert is_blank(text, ocr) is blank
