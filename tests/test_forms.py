@@ -130,8 +130,10 @@ def test_a_labels_bracket_past_the_cell_rule_goes_back_to_it(label: str, value: 
 
 @pytest.mark.parametrize(
     ("text", "ocr", "blank"),
-    [("/", False, True), ("1", True, True), ("l", True, True), ("|", True, True), ("一", True, True)]
-    + [("1", False, False), ("11", True, False), ("1户", True, False), ("7", True, False)],
+    [
+        *[("/", False, True), ("1", True, True), ("l", True, True), ("|", True, True), ("一", True, True)],
+        *[("1", False, False), ("11", True, False), ("1户", True, False), ("7", True, False)],
+    ],
 )
 def test_a_scanned_slash_read_as_1_is_a_blank_cell(text: str, ocr: bool, blank: bool) -> None:
     """The ／ that marks a field not applicable comes back from OCR as 1, l or |; a typed 1 is a figure."""
