@@ -245,6 +245,8 @@ def _body_items(parent, container) -> Iterator[Paragraph | Table]:  # type: igno
             content = child.find(qn("w:sdtContent"))
             if content is not None:
                 yield from _body_items(parent, content)
+        elif child.tag == qn("w:customXml"):
+            yield from _body_items(parent, child)  # paragraphs wrapped by a template's XML mapping
 
 
 def read_docx(path: Path, doc: Document) -> Document:

@@ -56,7 +56,7 @@ def _text_box(paragraph, text: str) -> None:  # type: ignore[no-untyped-def]
     paragraph._p.append(run)
 
 
-def test_text_in_revisions_content_controls_text_boxes_and_nested_tables(tmp_path: Path) -> None:
+def test_text_in_revisions_content_controls_text_boxes_mapped_xml_and_nested_tables(tmp_path: Path) -> None:
     word = WordDocument()
     inserted = word.add_paragraph("临朐县铝型材产业集群")
     _wrap_runs(inserted, "w:ins", **{"w:id": "1", "w:author": "县工信局", "w:date": "2026-01-01T00:00:00Z"})
@@ -68,20 +68,26 @@ def test_text_in_revisions_content_controls_text_boxes_and_nested_tables(tmp_pat
     _wrap_runs(control, "w:sdt")
     anchor = word.add_paragraph("封面")
     _text_box(anchor, "山东省特色产业集群申报材料")
+    mapped = word.add_paragraph("主导产品：铝型材")
+    wrapper = OxmlElement("w:customXml")
+    wrapper.set(qn("w:element"), "product")
+    mapped._p.addprevious(wrapper)
+    wrapper.append(mapped._p)
     table = word.add_table(rows=1, cols=2)
     table.cell(0, 0).text = "主导产业"
     table.cell(0, 1).add_table(rows=1, cols=1).cell(0, 0).text = "铝型材"
 
     doc = _read(tmp_path, word)
     texts_read = [b.text for b in doc.blocks]
-    assert texts_read[:5] == [
+    assert texts_read[:6] == [
         "临朐县铝型材产业集群",
         "留下的字",
         "营业收入（亿元）",
         "封面",
         "山东省特色产业集群申报材料",
+        "主导产品：铝型材",
     ]
-    assert doc.blocks[5].rows == [["主导产业", "铝型材"]]
+    assert doc.blocks[6].rows == [["主导产业", "铝型材"]]
 
 
 def _custom_heading_style(word):  # type: ignore[no-untyped-def]
