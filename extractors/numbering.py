@@ -97,7 +97,7 @@ class Numbering:
         out = cls()
         try:
             root = word.part.numbering_part.element
-        except (KeyError, NotImplementedError, AttributeError):
+        except Exception:  # no numbering part, or one python-docx cannot load: the numbers are lost, not the file
             return out
         abstract: dict[str, dict[int, _Level]] = {}
         for node in root.iterchildren(qn("w:abstractNum")):
