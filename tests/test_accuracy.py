@@ -237,7 +237,9 @@ def test_introductions_read_back_count_what_the_truth_says(generated: tuple[Path
             )
         else:
             continue
-        assert verify.count(body) == t["introduction"]["word_count"], (t["source"], path)
+        # Word's 字数 leaves out the numbers a Word list draws; a PDF made from the file prints them.
+        want = t["introduction"]["word_count_docx" if path.endswith(".docx") else "word_count"]
+        assert verify.count(body) == want, (t["source"], path)
         checked += 1
     assert checked >= 3
 
