@@ -6,6 +6,7 @@ import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import docx
 from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -87,14 +88,13 @@ def _text_boxes(element) -> list[str]:  # type: ignore[no-untyped-def]
     return out
 
 
-def _page_break(paragraph: Paragraph) -> tuple[bool, bool]:
+def _page_break(paragraph: Paragraph, chain: Chain) -> tuple[bool, bool]:
     """(starts a new page, ends with a page break): "page break before" in its own or its style's
     format, or a page break in its runs before (or after) all of its text."""
     before = bool(paragraph.paragraph_format.page_break_before)
     if not before:
         try:
-            style = paragraph.style
-            before = bool(style is not None and style.paragraph_format.page_break_before)
+            before = bool(chain and chain[0].paragraph_format.page_break_before)
         except (KeyError, ValueError, AttributeError):
             before = False
     seen_text = False
@@ -126,29 +126,32 @@ def _check_package(path: Path) -> None:
         raise Unreadable("too_large", f"Word 文件解压后超过 {MAX_XML_BYTES // 2**20} MB，疑似压缩炸弹，已拒绝读取")
 
 
-def _styles(paragraph: Paragraph) -> list:  # type: ignore[type-arg]
-    """The paragraph's style and the styles it is based on, nearest first (a WPS 一级标题 built on 标题 1
-    inherits its outline level, alignment and bold)."""
-    chain = []
-    try:
-        style = paragraph.style
-        while style is not None and len(chain) < 10:
-            chain.append(style)
-            style = style.base_style
-    except (KeyError, ValueError, AttributeError):
-        pass
-    return chain
+Chain = list[Any]  # a paragraph's style and the styles it is based on, nearest first
 
 
-def _style_name(paragraph: Paragraph) -> str | None:
-    try:
-        style = paragraph.style
-    except (KeyError, ValueError, AttributeError):
-        return None
-    return style.name if style is not None else None
+class StyleChains:
+    """Style chains by style id, looked up once per file (python-docx finds a style by scanning them all).
+    A WPS 一级标题 built on 标题 1 inherits its outline level, alignment and bold through its chain."""
+
+    def __init__(self) -> None:
+        self._chains: dict[str | None, Chain] = {}
+
+    def of(self, paragraph: Paragraph) -> Chain:
+        key = paragraph._p.style
+        if key not in self._chains:
+            chain: Chain = []
+            try:
+                style = paragraph.style
+                while style is not None and len(chain) < 10:
+                    chain.append(style)
+                    style = style.base_style
+            except (KeyError, ValueError, AttributeError):
+                pass
+            self._chains[key] = chain
+        return self._chains[key]
 
 
-def _heading_level(paragraph: Paragraph, style: str | None) -> int | None:
+def _heading_level(paragraph: Paragraph, style: str | None, chain: Chain) -> int | None:
     if style:
         if style.strip().lower() in _TITLE_STYLES:
             return 0
@@ -157,7 +160,7 @@ def _heading_level(paragraph: Paragraph, style: str | None) -> int | None:
             return int(match.group(2))
     # Direct outline level (w:outlineLvl) marks a heading without a heading style; 9 is body text.
     # A style's own outline level (a custom heading style) counts as well, the nearest one deciding.
-    for ppr in [paragraph._p.pPr, *(st.element.pPr for st in _styles(paragraph))]:
+    for ppr in [paragraph._p.pPr, *(st.element.pPr for st in chain)]:
         lvl = ppr.find(qn("w:outlineLvl")) if ppr is not None else None
         if lvl is not None:
             value = lvl.get(qn("w:val"))
@@ -166,19 +169,19 @@ def _heading_level(paragraph: Paragraph, style: str | None) -> int | None:
     return None
 
 
-def _is_bold(paragraph: Paragraph) -> bool:
+def _is_bold(paragraph: Paragraph, chain: Chain) -> bool:
     """Every run bold, by its own format or (where the run says nothing) by the paragraph's styles."""
-    inherited = next((st.font.bold for st in _styles(paragraph) if st.font.bold is not None), None)
+    inherited = next((st.font.bold for st in chain if st.font.bold is not None), None)
     runs = [r for r in _runs(paragraph) if r.text.strip()]
     if not runs:
         return bool(inherited)
     return all(r.bold if r.bold is not None else bool(inherited) for r in runs)
 
 
-def _alignment(paragraph: Paragraph):  # type: ignore[no-untyped-def]
+def _alignment(paragraph: Paragraph, chain: Chain):  # type: ignore[no-untyped-def]
     if paragraph.alignment is not None:
         return paragraph.alignment
-    return next((st.paragraph_format.alignment for st in _styles(paragraph) if _aligns(st)), None)
+    return next((st.paragraph_format.alignment for st in chain if _aligns(st)), None)
 
 
 def _aligns(style) -> bool:  # type: ignore[no-untyped-def]
@@ -188,17 +191,17 @@ def _aligns(style) -> bool:  # type: ignore[no-untyped-def]
         return False
 
 
-def _font_size(paragraph: Paragraph) -> float | None:
+def _font_size(paragraph: Paragraph, chain: Chain) -> float | None:
     for run in _runs(paragraph):
         if run.text.strip() and run.font.size is not None:
             return run.font.size.pt
     try:
-        return next((st.font.size.pt for st in _styles(paragraph) if st.font.size is not None), None)
+        return next((st.font.size.pt for st in chain if st.font.size is not None), None)
     except (KeyError, ValueError, AttributeError):
         return None
 
 
-def _is_coloured(paragraph: Paragraph) -> bool:
+def _is_coloured(paragraph: Paragraph, chain: Chain) -> bool:
     """Text in a colour other than black or automatic, in the runs or the paragraph's style."""
 
     def coloured(font) -> bool:  # type: ignore[no-untyped-def]
@@ -212,7 +215,7 @@ def _is_coloured(paragraph: Paragraph) -> bool:
     if runs and all(coloured(r.font) for r in runs):
         return True
     try:
-        return next((coloured(st.font) for st in _styles(paragraph) if st.font.color.type is not None), False)
+        return next((coloured(st.font) for st in chain if st.font.color.type is not None), False)
     except (KeyError, ValueError, AttributeError):
         return False
 
@@ -264,18 +267,20 @@ def read_docx(path: Path, doc: Document) -> Document:
     # paragraph or table keeps its place in the count).
     order = {node: k for k, node in enumerate(pictures_in(body))}
     numbering = Numbering.of(word)
+    chains = StyleChains()
     new_page = False  # the previous paragraph ended with a page break
     for item in items:
         try:
             figures = [order[node] for node in pictures_in(item._element) if node in order]
             if isinstance(item, Paragraph):
                 text = paragraph_text(item._p).strip()
-                before, after = _page_break(item)
-                listed = paragraph_numbering(item)
+                chain = chains.of(item)
+                before, after = _page_break(item, chain)
+                listed = paragraph_numbering(item, chain)
                 number = numbering.label(*listed) if listed else ""
                 if text:
-                    style = _style_name(item)
-                    level = _heading_level(item, style)
+                    style = chain[0].name if chain else None
+                    level = _heading_level(item, style, chain)
                     blocks.append(
                         Block(
                             text=number + text,
@@ -283,10 +288,10 @@ def read_docx(path: Path, doc: Document) -> Document:
                             kind="heading" if level is not None else "paragraph",
                             style=style,
                             heading_level=level,
-                            bold=_is_bold(item),
-                            centered=_alignment(item) == WD_ALIGN_PARAGRAPH.CENTER,
-                            font_size=_font_size(item),
-                            color=_is_coloured(item),
+                            bold=_is_bold(item, chain),
+                            centered=_alignment(item, chain) == WD_ALIGN_PARAGRAPH.CENTER,
+                            font_size=_font_size(item, chain),
+                            color=_is_coloured(item, chain),
                             page_break=new_page or before,
                         )
                     )

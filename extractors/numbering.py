@@ -5,6 +5,7 @@ that tell an item's title from an introduction's own 五、品牌建设 read tho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from docx.oxml.ns import qn
 
@@ -151,17 +152,11 @@ class Numbering:
         return text
 
 
-def paragraph_numbering(paragraph) -> tuple[str | None, int] | None:  # type: ignore[no-untyped-def]
-    """(numId, level) of a numbered paragraph, from its own properties or its style's (a heading style linked
-    to a 多级列表); None if it is not numbered (numId 0 switches a style's numbering off)."""
-    sources = [paragraph._p.pPr]
-    try:
-        style = paragraph.style
-        while style is not None and len(sources) < 10:
-            sources.append(style.element.pPr)
-            style = style.base_style
-    except (KeyError, ValueError, AttributeError):
-        pass
+def paragraph_numbering(paragraph, styles: list[Any]) -> tuple[str | None, int] | None:  # type: ignore[no-untyped-def]
+    """(numId, level) of a numbered paragraph, from its own properties or its styles' (``styles``: its style
+    and those it is based on; a heading style linked to a 多级列表); None if it is not numbered (numId 0
+    switches a style's numbering off)."""
+    sources = [paragraph._p.pPr, *(style.element.pPr for style in styles)]
     num_id: str | None = None
     ilvl: int | None = None
     for ppr in sources:
