@@ -70,6 +70,7 @@ class _Level:
     fmt: str = "decimal"
     text: str = ""
     restart: int | None = None  # w:lvlRestart: restarts after this (1-based) level; None = any higher one
+    suffix: str = " "  # w:suff: what follows the number (Word's default, a tab, is a space here)
 
 
 def _val(el, tag: str) -> str | None:  # type: ignore[no-untyped-def]
@@ -110,12 +111,15 @@ class Numbering:
                     fmt=_val(lvl, "w:numFmt") or "decimal",
                     text=_val(lvl, "w:lvlText") or "",
                     restart=_int(restart, 0) if restart is not None else None,
+                    suffix="" if _val(lvl, "w:suff") == "nothing" else " ",
                 )
             abstract[node.get(qn("w:abstractNumId")) or ""] = levels
         for num in root.iterchildren(qn("w:num")):
             num_id = num.get(qn("w:numId")) or ""
             abstract_id = _val(num, "w:abstractNumId") or ""
-            levels = {k: _Level(v.start, v.fmt, v.text, v.restart) for k, v in abstract.get(abstract_id, {}).items()}
+            levels = {
+                k: _Level(v.start, v.fmt, v.text, v.restart, v.suffix) for k, v in abstract.get(abstract_id, {}).items()
+            }
             for override in num.iterchildren(qn("w:lvlOverride")):
                 level = levels.setdefault(_int(override.get(qn("w:ilvl")), 0), _Level())
                 start = _val(override, "w:startOverride")
@@ -126,7 +130,8 @@ class Numbering:
         return out
 
     def label(self, num_id: str | None, ilvl: int) -> str:
-        """The number Word draws before the next paragraph of list ``num_id`` at level ``ilvl`` (and count it)."""
+        """The number Word draws before the next paragraph of list ``num_id`` at level ``ilvl``, with what
+        follows it (and count it)."""
         levels = self.levels.get(num_id or "")
         if not levels or ilvl not in levels:
             return ""
@@ -149,7 +154,7 @@ class Numbering:
                 fmt = levels[k].fmt if k in levels else "decimal"
                 value = counts[k] or (levels[k].start if k in levels else 1)
                 text = text.replace(f"%{k + 1}", format_number(value, fmt))
-        return text
+        return text + level.suffix
 
 
 def paragraph_numbering(paragraph, styles: list[Any]) -> tuple[str | None, int] | None:  # type: ignore[no-untyped-def]
