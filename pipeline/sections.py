@@ -209,8 +209,21 @@ def _first_of_series(layout: Layout, members: list[int]) -> bool:
     ]
     known = [n for n in numbers if n is not None]
     # 一、 then 二、三、五、: the serials go on from the title's (a gap where an item is missing); a run
-    # that starts again at 一、 is the title's own outline.
+    # that starts again at 一、 is the title's own outline, whether or not its headings were chosen.
+    following = _first_numbered_after(layout, level)
+    if following is not None and serial_number(layout.units[following].text) not in (None, number + 1):
+        return False
     return len(known) >= 2 and known[0] == number + 1 and all(n > number for n in known)
+
+
+def _first_numbered_after(layout: Layout, level: int | None) -> int | None:
+    """The first unit after the file's title numbered at ``level``."""
+    assert layout.title is not None
+    for k in range(layout.title[1] + 1, len(layout.units)):
+        text = layout.units[k].text
+        if k not in layout.toc_units and numbering_level(text) == level and serial_number(text) is not None:
+            return k
+    return None
 
 
 def _title_outline(layout: Layout, members: list[int]) -> bool:
@@ -218,7 +231,12 @@ def _title_outline(layout: Layout, members: list[int]) -> bool:
     (an introduction's 一、发展历程 … 七、信息化建设), not items bound after a cover."""
     if layout.title is None:
         return False
-    first = min(members)
+    levels = Counter(numbering_level(layout.units[i].text) for i in members)
+    level = levels.most_common(1)[0][0]
+    # The outline's first heading may not be among the chosen ones (not at a page's top).
+    first = _first_numbered_after(layout, level) if level is not None else min(members)
+    if first is None:
+        return False
     return (
         serial_number(layout.units[first].text) == 1 and layout.units[first].page == layout.units[layout.title[0]].page
     )
@@ -260,13 +278,16 @@ def _fill_scan_gaps(layout: Layout, ocr: bool) -> None:
             continue  # a page's first line past its label (附件6：)
         seen.add(unit.page)
         other = all((b.source == "ocr") != ocr for u in layout.units if u.page == unit.page for b in u.blocks)
-        text = "".join(u.text for u in layout.units[i : title_end(layout, i) + 1])
-        if not is_title_text(unit.text):
-            # A title line that fills the scan's width was joined to the line below it (the addressee
-            # 省工业和信息化厅：): its own line is the title.
-            text = unit.first.text
-        names = {r.id for r in layout.ruleset.items_titled(text)}
-        if other and is_title_text(text) and len(names) == 1 and not names & covered:
+        # The title over its lines; else the line alone, or its first line: OCR may run a title that
+        # fills the scan's width into the line below it (the addressee 省工业和信息化厅：…).
+        whole = "".join(u.text for u in layout.units[i : title_end(layout, i) + 1])
+        named = (
+            {r.id for r in layout.ruleset.items_titled(t)}
+            for t in (whole, unit.text, unit.first.text)
+            if is_title_text(t)
+        )
+        names = next((n for n in named if len(n) == 1), set())
+        if other and names and not names & covered:
             added.append(i)
             covered |= names
     if added:
@@ -407,8 +428,17 @@ def _whole(doc: Document, layout: Layout) -> Section:
     skip = set(layout.toc_units)
     if layout.title is not None:
         first, last = layout.title
-        skip.update(range(last + 1))
         text, page = _title_text(layout), units[first].page
+        # A title over lines not seen as one (a near-empty page gives no margins to see centring by):
+        # the next title-like line on its page completes a title that named no item.
+        while not layout.ruleset.items_titled(text) and last + 1 < min(len(units), first + 3):
+            unit = units[last + 1]
+            if unit.page != page or not is_title_text(unit.text) or numbering_level(unit.text) is not None:
+                break
+            if not layout.ruleset.items_titled(join(text, unit.text)):
+                break
+            last, text = last + 1, join(text, unit.text)
+        skip.update(range(last + 1))
         source = "heading" if any(i in layout.headings for i in range(first, last + 1)) else "first_line"
     else:
         text, source, page = _file_name(doc), "file_name", None

@@ -590,11 +590,20 @@ def place_by_title(layout: Layout) -> None:
                 candidates, key=lambda i: (round(_closeness(entry.title, units[i].text), 1), _prominence(layout, i), -i)
             )
             entry.start, entry.found, previous = found, "标题", found
+    # Twice: the titles found formatted alike in the first round show the title format to the second.
+    for _ in range(2):
+        _place_formatted_alike(layout, toc_end)
+
+
+def _place_formatted_alike(layout: Layout, toc_end: int) -> None:
+    """The entries without a title that reads as theirs: a heading between the neighbours' starts that
+    names the entry's item and is formatted like the other titles (or starts a page). Item titles share
+    one format, so a title matched on a few shared words whose format differs from the others' is
+    likely a sub-heading that echoes the entry (三、服务体系建设 in the introduction for 创新研发中心、
+    公共服务平台、服务体系建设材料): a title formatted like the others is looked for first."""
+    units = layout.units
     formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
     title_format = formats.most_common(1)[0][0] if formats else None
-    # Item titles share one format. A title matched on a few shared words whose format differs from the
-    # others' is likely a sub-heading that echoes the entry (三、服务体系建设 in the introduction for
-    # 创新研发中心、公共服务平台、服务体系建设材料): look for a title formatted like the others first.
     doubtful: dict[int, int] = {}
     if title_format is not None and formats[title_format] >= 2:
         for k, entry in enumerate(layout.toc):

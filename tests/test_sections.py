@@ -526,3 +526,62 @@ def test_a_title_numbered_in_the_gap_of_the_series_is_an_item_title(tmp_path: Pa
     assert all(present(report).values()), present(report)
     decision = analyse(read_file(path, path.name, "-", 0), ruleset).decision
     assert "按编号接续的标题 1 处" in decision
+
+
+def test_a_word_toc_whose_titles_are_reworded_finds_them_by_their_shared_format(
+    tmp_path: Path, ruleset: Ruleset
+) -> None:
+    """Most titles worded otherwise than the 目录 (申报书, 基本情况, 集群企业名录), one entry echoed by the
+    introduction's 五、公共服务平台: the titles found by format show the title format, and the entry goes
+    to the title formatted like them, the entries between then too."""
+    intro_blocks = [*INTRO_ECHOING_ENTRIES[:4], Block("h1", "五、公共服务平台"), *INTRO_ECHOING_ENTRIES[5:]]
+    items = texts.all_items(LINQU, intro=ItemDoc("introduction", f"{LINQU.name}基本情况", intro_blocks))
+    retitled = {
+        "application_form": f"{LINQU.name}申报书",
+        "development_plan": f"{LINQU.name}高质量发展实施方案",
+        "brand_evidence": f"{LINQU.name}区域品牌建设情况",
+        "innovation_platforms": "创新平台和公共服务体系建设情况",
+        "other_materials": "集群企业名录",
+        "authenticity_declaration": "真实性承诺书",
+    }
+    docs = [ItemDoc(i, f"{k}.{retitled.get(i, d.title)}", d.blocks) for k, (i, d) in enumerate(items.items(), 1)]
+    path = write(tmp_path / "申报材料.docx", docx_bytes(docs, DocxStyle(title="Heading 1"), toc=_toc_titles()))
+    report = check_dossier(path, ruleset).report
+    assert all(present(report).values()), present(report)
+    sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
+    assert [s.title for s in sections] == [d.title for d in docs]
+
+
+def test_a_titled_file_whose_outline_starts_again_under_its_title_is_one_item(tmp_path: Path, ruleset: Ruleset) -> None:
+    """二、…发展情况简介 (numbered as the second item of the set) with its own 一、 … 九、: headings at page
+    tops that name items (六、智能化改造, 九、发展思路) do not go on from the title's 二、."""
+    layout = PdfLayout()
+    layout.start_item("introduction", new_page=False)
+    layout.title(f"二、{LINQU.name}发展情况简介")
+    heads = ["产业历史沿革", "集群发展现状", "企业梯队建设", "技术创新情况", "公共服务体系", "智能化改造", "园区建设"]
+    heads += ["人才队伍", "发展思路"]
+    text = "临朐县铝型材产业起步于上世纪八十年代，经过四十年发展，形成了完整的产业链，龙头企业带动作用明显。"
+    for k, head in enumerate(heads, 1):
+        if k in (3, 6, 9):
+            layout.new_page()
+        layout.heading(f"{texts.cn(k)}、{head}", H1)
+        layout.paragraph(text * 4)
+    path = write(tmp_path / "d" / "简介.pdf", layout.render("dash"))
+    doc = read_file(path, path.name, "-", 0)
+    assert len(split_sections(doc, ruleset)) == 1
+    found = present(check_dossier(path.parent, ruleset).report)
+    assert found["introduction"] and not found["informatization"] and not found["development_plan"]
+
+
+def test_a_near_empty_file_is_titled_over_its_lines(tmp_path: Path, ruleset: Ruleset) -> None:
+    """A file holding only its title over two lines (the cluster's name, then the item's): the item is
+    there, and empty."""
+    layout = PdfLayout()
+    layout.start_item("innovation_platforms", new_page=False)
+    layout.line(LINQU.name, "center", 22)
+    layout.line("研发及服务平台材料", "center", 22)
+    folder = tmp_path / "d"
+    write(folder / "附件5.pdf", layout.render("plain"))
+    report = check_dossier(folder, ruleset).report
+    assert present(report)["innovation_platforms"]
+    assert ("ITEM_EMPTY", "innovation_platforms") in {(f["code"], f.get("item")) for f in report["findings"]}
