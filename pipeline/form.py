@@ -215,6 +215,7 @@ def is_blank(text: str, ocr: bool = False) -> bool:
 
 
 _OCR_SPECKS = re.compile(r"[°º˚'`´~^•∙]")
+_OCR_SPECK_INSIDE = re.compile(r"(?<=[\u4e00-\u9fff（）()])[.,'`](?=[\u4e00-\u9fff（）()])")
 
 
 def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tuple[Any, bool]:
@@ -234,6 +235,7 @@ def _normalise(rule: FieldRule, label: str, text: str, ocr: bool = False) -> tup
         return None, False  # a name with no Chinese in it is a stroke (`/` read as `1`), not a name
     if ocr:
         clean = clean.rstrip(".。,，、;；:：·")  # a speck after a name read as a full stop
+        clean = _OCR_SPECK_INSIDE.sub("", clean)  # or between its characters: 农机装备.（拖拉机）
     if ocr and re.search(r"[\u4e00-\u9fff]", clean):
         clean = clean.translate(_FULL_WIDTH_BRACKETS)  # OCR confuses （ and (; Chinese text has （
     if rule.kind == "region":

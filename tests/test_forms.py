@@ -138,3 +138,20 @@ def test_a_labels_bracket_past_the_cell_rule_goes_back_to_it(label: str, value: 
 def test_a_scanned_slash_read_as_1_is_a_blank_cell(text: str, ocr: bool, blank: bool) -> None:
     """The ／ that marks a field not applicable comes back from OCR as 1, l or |; a typed 1 is a figure."""
     assert is_blank(text, ocr) is blank
+
+
+@pytest.mark.parametrize(
+    ("text", "ocr", "want"),
+    [
+        ("农机装备.（拖拉机）", True, "农机装备（拖拉机）"),
+        ("铝型材加工.", True, "铝型材加工"),
+        ("中国·临朐铝型材", True, "中国·临朐铝型材"),
+        ("农机装备.（拖拉机）", False, "农机装备.（拖拉机）"),
+    ],
+)
+def test_a_speck_a_scan_put_into_a_name_is_dropped(text: str, ocr: bool, want: str) -> None:
+    from pipeline.form import _normalise
+    from pipeline.ruleset import load_ruleset
+
+    rule = next(f for f in load_ruleset().form_fields if f.id == "leading_industry")
+    assert _normalise(rule, "产业领域", text, ocr) == (want, False)
