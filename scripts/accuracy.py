@@ -491,6 +491,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--keep", action="store_true", help="keep everything the pipeline wrote (crops, summaries)")
     ap.add_argument("--check", action="store_true", help="exit 1 when a figure is below what is needed")
     ap.add_argument("--score-only", action="store_true", help="score the reports already in OUT/reports")
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="check the dossiers already in OUT as they are, even if the generator changed",
+    )
     ap.add_argument("--scan-share", type=float, default=None, help="share of dossiers with scanned pages")
     ap.add_argument("--max-scanned-pages", type=int, default=None, help="per dossier; 0: text only")
     args = ap.parse_args(argv)
@@ -501,7 +506,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     share = Options.scan_share if args.scan_share is None else args.scan_share
     pages = Options.max_scanned_pages if args.max_scanned_pages is None else args.max_scanned_pages
-    if args.score_only:  # the generation and the reports already in OUT, as they are
+    if args.score_only or args.reuse:  # the generation (and with --score-only the reports) already in OUT
         doc, gen_s = json.loads((out / "truth.json").read_text(encoding="utf-8")), 0.0
     else:
         doc, gen_s = ensure_generated(out, args.count, args.seed, share, pages)
