@@ -441,6 +441,7 @@ def title_end(layout: Layout, first: int) -> int:
             unit.first.kind in ("table", "figure")
             or not (alike or any(b.centered for b in unit.blocks))
             or not is_title_text(unit.text)
+            or not all(is_title_text(b.text) for b in unit.blocks)  # 省工业和信息化厅： run into a line
             or numbering_level(unit.text) is not None
             or unit.page != units[first].page
         ):

@@ -18,6 +18,8 @@ from fixtures.writers import H1_SIZE as H1
 from fixtures.writers import DocxStyle, PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
 from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
+from pipeline.layout import Layout, Unit, title_end
+from pipeline.model import Block as ModelBlock
 from pipeline.model import Document
 from pipeline.reports import summary_row
 from pipeline.ruleset import Ruleset
@@ -585,3 +587,16 @@ def test_a_near_empty_file_is_titled_over_its_lines(tmp_path: Path, ruleset: Rul
     report = check_dossier(folder, ruleset).report
     assert present(report)["innovation_platforms"]
     assert ("ITEM_EMPTY", "innovation_platforms") in {(f["code"], f.get("item")) for f in report["findings"]}
+
+
+def test_a_title_does_not_run_into_an_addressee_line(ruleset: Ruleset) -> None:
+    """OCR joined the addressee 省工业和信息化厅： and the first body line into one paragraph, which reads
+    like a title as a whole: a line of it that ends a clause keeps it out of the title above."""
+    title = "附件8：临朐县海洋食品特色产业集群关于申报材料真实性的声明"
+    lines = ["省工业和信息化厅：", "本单位承诺所提交的申报材料及相关数据真实有效，所附"]
+    units = [
+        Unit([ModelBlock(title, page=1, centered=True, source="ocr")], title),
+        Unit([ModelBlock(text, page=1, centered=k == 0, source="ocr") for k, text in enumerate(lines)], "".join(lines)),
+    ]
+    layout = Layout(set(), {}, units, [], set(), False, {}, set(), ruleset)
+    assert title_end(layout, 0) == 0
