@@ -22,6 +22,7 @@ from .layout import (
     SENTENCE_PUNCT,
     Heading,
     Layout,
+    Signature,
     TocEntry,
     Unit,
     is_title_text,
@@ -482,6 +483,15 @@ def place_by_page(layout: Layout, doc: Document) -> None:
             if not top or top[0] != on_page.get(target, [None])[0]:
                 entry.found = f"第{target}页未找到标题，且该页已属上一项"
                 continue
+            # The next entry points at the same page and its title is there: no title of this entry's
+            # before it, so the 目录 lists what the file does not hold.
+            same_page = k + 1 < len(layout.toc) and targets[k + 1] == target
+            nxt = (
+                _title_in_window(layout, layout.toc[k + 1], [target], on_page, previous, target) if same_page else None
+            )
+            if nxt is not None:
+                entry.found = f"第{target}页是下一项材料的标题，目录所列材料未见"
+                continue
             first = next((i for i in top if not LABEL.fullmatch(layout.units[i].text)), top[0])  # past 附件N
             title = "".join(u.text for u in layout.units[first : title_end(layout, first) + 1])
             others = {r.id for r in layout.ruleset.items_titled(title)}
@@ -603,7 +613,11 @@ def _place_formatted_alike(layout: Layout, toc_end: int) -> None:
     公共服务平台、服务体系建设材料): a title formatted like the others is looked for first."""
     units = layout.units
     formats = Counter(layout.headings[e.start].signature for e in layout.toc if e.start in layout.headings)
-    title_format = formats.most_common(1)[0][0] if formats else None
+    title_format = _titles_format(layout, toc_end)
+    if title_format is None:
+        title_format = formats.most_common(1)[0][0] if formats else None
+    else:
+        formats[title_format] = max(formats[title_format], 2)
     doubtful: dict[int, int] = {}
     if title_format is not None and formats[title_format] >= 2:
         for k, entry in enumerate(layout.toc):
@@ -629,6 +643,24 @@ def _place_formatted_alike(layout: Layout, toc_end: int) -> None:
                 entry.start = doubtful[k]
             else:
                 entry.found = "正文中未找到标题"
+
+
+def _titles_format(layout: Layout, toc_end: int) -> Signature | None:
+    """The heading format after the 目录 that is mostly titles of different items (three or more): the
+    items' title format, whatever the entries were matched to (sub-headings that echo entries share a
+    format of their own, mostly naming no item)."""
+    groups: dict[Signature, list[Heading]] = {}
+    for i, heading in layout.headings.items():
+        if i > toc_end:
+            groups.setdefault(heading.signature, []).append(heading)
+    best: tuple[tuple[int, float], Signature] | None = None
+    for signature, members in groups.items():
+        named = [h for h in members if h.items]
+        distinct = set().union(*(h.items for h in named)) if named else set()
+        purity = len(named) / len(members)
+        if len(distinct) >= 3 and purity >= 0.6 and (best is None or (len(distinct), purity) > best[0]):
+            best = ((len(distinct), purity), signature)
+    return best[1] if best else None
 
 
 def fill_toc_gaps(layout: Layout) -> None:

@@ -155,3 +155,15 @@ def test_a_speck_a_scan_put_into_a_name_is_dropped(text: str, ocr: bool, want: s
 
     rule = next(f for f in load_ruleset().form_fields if f.id == "leading_industry")
     assert _normalise(rule, "产业领域", text, ocr) == (want, False)
+
+
+def test_a_sliver_cell_before_a_scanned_label_is_dropped() -> None:
+    """A speck or a broken rule at a scanned table's left edge cuts an empty sliver of a cell before the
+    label: the label still pairs with its value (a typed table keeps its empty cells as they are)."""
+    from pipeline.form import _pairs_from_rows
+    from pipeline.ruleset import load_ruleset
+
+    rules = load_ruleset().form_fields
+    row = ["", "集群营业收入（亿元)", "1466"]
+    assert _pairs_from_rows([row], rules, cells_once=True) == [("集群营业收入（亿元)", "1466")]
+    assert _pairs_from_rows([row], rules, cells_once=False) == []
