@@ -68,6 +68,9 @@ def _pairs_from_rows(
                 cells.append(text)
         while cells and not cells[-1] and not (cells_once and len(cells) % 2 == 0):
             cells.pop()
+        # A scan's speck or a broken rule at the table's edge makes a sliver of a cell before a label.
+        while cells_once and len(cells) >= 2 and not cells[0] and any(rule.matches_label(cells[1]) for rule in rules):
+            cells.pop(0)
         if len(cells) == 1 and re.search(r"[:：]", cells[0]):
             label, _, value = re.split(r"([:：])", cells[0], maxsplit=1)
             pairs.append((label, value))
