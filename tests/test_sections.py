@@ -8,6 +8,8 @@ import io
 from pathlib import Path
 
 import pytest
+from docx import Document as WordDocument
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 
 from extractors import read_file
 from extractors.pdf import mark_centred
@@ -600,3 +602,78 @@ def test_a_title_does_not_run_into_an_addressee_line(ruleset: Ruleset) -> None:
     ]
     layout = Layout(set(), {}, units, [], set(), False, {}, set(), ruleset)
     assert title_end(layout, 0) == 0
+
+
+def _labelled_word_dossier(docs: list[ItemDoc]) -> bytes:
+    """A bound Word file as many offices make it: a 目录 (tab, page number), then each item on a new page
+    under its label 附件N, its title centred in bold body type, its headings bold and not centred."""
+    word = WordDocument()
+    word.add_paragraph("目录").alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for k, title in enumerate(_toc_titles(), 1):
+        word.add_paragraph(f"{title}\t{k}")
+    for k, doc in enumerate(docs, 1):
+        word.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        word.add_paragraph(f"附件{k}")
+        title = word.add_paragraph()
+        title.add_run(doc.title).bold = True
+        title.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        for block in doc.blocks:
+            if block.kind in ("h1", "h2"):
+                word.add_paragraph().add_run(block.text).bold = True
+            elif block.rows or block.form:
+                rows = block.rows or tuple((f.label, f.value) for f in block.form)
+                table = word.add_table(rows=len(rows), cols=len(rows[0]))
+                for r, row in enumerate(rows):
+                    for c, cell in enumerate(row):
+                        table.cell(r, c).text = cell
+            elif block.text:
+                word.add_paragraph(block.text)
+    buf = io.BytesIO()
+    word.save(buf)
+    return buf.getvalue()
+
+
+def test_the_title_format_is_the_one_naming_different_items(tmp_path: Path, ruleset: Ruleset) -> None:
+    """Every title worded otherwise than the 目录 and set under a label, so the only entries matched by
+    words are two of the introduction's sub-headings (三、服务体系建设, 四、信息化建设): the title format
+    is still the one whose headings name different items, not the sub-headings' format those two share."""
+    items = texts.all_items(LINQU, intro=ItemDoc("introduction", f"{LINQU.name}基本情况介绍", INTRO_ECHOING_ENTRIES))
+    retitled = {
+        "application_form": f"{LINQU.name}申报书",
+        "development_plan": f"{LINQU.name}高质量发展实施方案",
+        "brand_evidence": f"{LINQU.name}区域品牌建设情况",
+        "innovation_platforms": f"{LINQU.name}创新平台建设情况",
+        "informatization": "智能化改造与数字化转型报告",
+        "other_materials": f"{LINQU.name}佐证材料",
+        "authenticity_declaration": "真实性承诺书",
+    }
+    docs = [ItemDoc(i, retitled.get(i, d.title), d.blocks) for i, d in items.items()]
+    path = write(tmp_path / "申报材料.docx", _labelled_word_dossier(docs))
+    report = check_dossier(path, ruleset).report
+    assert all(present(report).values()), present(report)
+    sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
+    assert [s.title for s in sections] == [d.title for d in docs]
+
+
+def test_a_toc_entry_whose_page_holds_the_next_entrys_title_is_missing(tmp_path: Path, ruleset: Ruleset) -> None:
+    """The plan is missing, but the 目录 lists it at the page where the brand evidence begins; the
+    introduction runs on to that page, so its top is the introduction's text, not the plan."""
+    items = texts.all_items(LINQU)
+    del items["development_plan"]
+    body = PdfLayout()
+    for k, (item, doc) in enumerate(items.items()):
+        body.item(doc, new_page=k > 0 and item != "brand_evidence")
+    starts = {item: pages[0] for item, pages in body.item_pages.items()}
+    head = PdfLayout()
+    head.title("目　录", 20)
+    for title in _toc_titles():
+        item = next(i for i, t in zip(ITEM_IDS, _toc_titles(), strict=True) if t == title)
+        page = starts.get(item, starts["brand_evidence"])
+        head.line(toc_line(title, page + 1))
+    for p in head.pages:
+        p.numbered = False
+    body.pages = head.pages + body.pages
+    path = write(tmp_path / "合订本.pdf", body.render("dash"))
+    found = present(check_dossier(path, ruleset).report)
+    assert not found["development_plan"]
+    assert all(found[i] for i in items), found
