@@ -77,6 +77,17 @@ class Heading:
     page_top: bool
 
 
+MOSTLY = 0.6  # share of a heading format's headings that must name items for it to be the items' titles
+
+
+def items_named(headings: list[Heading]) -> tuple[set[str], int]:
+    """The items a group of headings names, and how many of them name one: a format mostly naming
+    different items is the format of the items' titles."""
+    named = [h for h in headings if h.items]
+    distinct: set[str] = set().union(*(h.items for h in named)) if named else set()
+    return distinct, len(named)
+
+
 @dataclass
 class TocEntry:
     title: str

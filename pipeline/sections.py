@@ -16,6 +16,7 @@ from collections import Counter
 
 from .layout import (
     MAX_TITLE_CHARS,
+    MOSTLY,
     Heading,
     Layout,
     body_size,
@@ -24,6 +25,7 @@ from .layout import (
     find_headings,
     furniture,
     is_title_text,
+    items_named,
     join,
     paragraphs,
     title_end,
@@ -35,11 +37,6 @@ from .text import LABEL, normalize, numbering_level, serial_number
 from .toc import fill_toc_gaps, find_toc, is_item_toc, place_by_page, place_by_title, same_title
 
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录
-
-
-MOSTLY = 0.6  # share of a heading format's headings that must name items for a file to be bound
-
-
 BOUND_ITEMS = 4  # items one heading format must name to outweigh a file title that names one
 
 
@@ -101,14 +98,13 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
             groups.setdefault(key, []).append(i)
     best: tuple[tuple[float, ...], tuple[object, ...], int] | None = None
     for key, members in groups.items():
-        named = [i for i in members if layout.headings[i].items]
-        distinct = set().union(*(layout.headings[i].items for i in named)) if named else set()
-        if len(distinct) < 2 or len(named) < MOSTLY * len(members):
+        distinct, named = items_named([layout.headings[i] for i in members])
+        if len(distinct) < 2 or named < MOSTLY * len(members):
             continue
         # The grouping that names the most items wins; then the one whose headings are most purely
         # distinct item titles at page tops; then the finest.
         tops = sum(1 for i in members if layout.headings[i].page_top) / len(members)
-        quality = len(named) / len(members) + len(distinct) / len(named) + 0.5 * tops
+        quality = named / len(members) + len(distinct) / named + 0.5 * tops
         fineness = {"format": 2.0, "top": 1.0, "coarse": 0.0}[str(key[0])]
         score = (float(len(distinct)), round(quality, 3), fineness, *layout.headings[members[0]].rank)
         if best is None or score > best[0]:

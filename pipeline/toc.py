@@ -19,6 +19,7 @@ from difflib import SequenceMatcher
 
 from .layout import (
     MAX_TITLE_CHARS,
+    MOSTLY,
     SENTENCE_PUNCT,
     Heading,
     Layout,
@@ -26,6 +27,7 @@ from .layout import (
     TocEntry,
     Unit,
     is_title_text,
+    items_named,
     join,
     title_end,
     top,
@@ -655,11 +657,10 @@ def _titles_format(layout: Layout, toc_end: int) -> Signature | None:
             groups.setdefault(heading.signature, []).append(heading)
     best: tuple[tuple[int, float], Signature] | None = None
     for signature, members in groups.items():
-        named = [h for h in members if h.items]
-        distinct = set().union(*(h.items for h in named)) if named else set()
-        purity = len(named) / len(members)
-        if len(distinct) >= 3 and purity >= 0.6 and (best is None or (len(distinct), purity) > best[0]):
-            best = ((len(distinct), purity), signature)
+        distinct, named = items_named(members)
+        share = named / len(members)
+        if len(distinct) >= 3 and share >= MOSTLY and (best is None or (len(distinct), share) > best[0]):
+            best = ((len(distinct), share), signature)
     return best[1] if best else None
 
 
