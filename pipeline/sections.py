@@ -134,16 +134,23 @@ def _bound_headings(layout: Layout, ruleset: Ruleset) -> None:
     _fill_series_gaps(layout)
 
 
+def _title_series(layout: Layout) -> tuple[int | None, list[tuple[int, int]]]:
+    """The numbering level most of the split titles are numbered at, and (position, serial) of those."""
+    numbered = [(i, numbering_level(layout.units[i].text), serial_number(layout.units[i].text)) for i in layout.splits]
+    levels = Counter(level for _, level, number in numbered if level is not None and number is not None)
+    if not levels:
+        return None, []
+    level = levels.most_common(1)[0][0]
+    return level, [(i, number) for i, lv, number in numbered if lv == level and number is not None]
+
+
 def _keep_in_order(layout: Layout) -> None:
     """Item titles are numbered in order: where the numbered splits at the most common level run
     二、四、三、四、, the longest rising run (二、三、四) are the titles; the 四、 out of order is a
     sub-heading formatted like them (an introduction's 四、集群基本情况 at a page's top)."""
-    numbered = [(i, numbering_level(layout.units[i].text), serial_number(layout.units[i].text)) for i in layout.splits]
-    levels = Counter(level for _, level, number in numbered if level is not None and number is not None)
-    if not levels:
+    _, run = _title_series(layout)
+    if not run:
         return
-    level = levels.most_common(1)[0][0]
-    run = [(i, number) for i, lv, number in numbered if lv == level and number is not None]
     # longest strictly rising subsequence of serials
     best: list[list[int]] = []
     for k, (i, number) in enumerate(run):
@@ -161,10 +168,7 @@ def _fill_series_gaps(layout: Layout) -> None:
     that names an item no title names: that item's title, whatever its format (set under a certificate
     on a page read by OCR). One that goes on from a numbered list of the item before (its 6. after 5.,
     no heading of a higher level between) belongs to that item."""
-    series = [(i, serial_number(layout.units[i].text)) for i in layout.splits]
-    levels = Counter(numbering_level(layout.units[i].text) for i, n in series if n is not None)
-    level = levels.most_common(1)[0][0] if levels else None
-    numbered = [(i, n) for i, n in series if n is not None and numbering_level(layout.units[i].text) == level]
+    level, numbered = _title_series(layout)
     if level is None or len(numbered) < 2:
         return
     covered = {item for i in layout.splits for item in layout.ruleset.items_titled(layout.units[i].text)}
