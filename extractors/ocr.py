@@ -64,6 +64,9 @@ _engines: dict[int, Any] = {}
 def engine(threads: int) -> Any:
     """One RapidOCR per worker process and thread count: loading the models takes ~1 s."""
     if threads not in _engines:
+        # onnxruntime (1.29 and later) reports telemetry to Microsoft and keeps a device id under
+        # ~/.cache unless this is set before it loads; the choice is fixed for the process then.
+        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
         from rapidocr import RapidOCR
 
         _engines[threads] = RapidOCR(

@@ -9,24 +9,28 @@ killed and replaced, a worker that dies is replaced, and the job's `failed()` re
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing as mp
 import os
 import resource
+import shutil
+import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
+from pipeline.limits import Limits, describe
 from pipeline.model import Document
+from pipeline.scratch import private_folder, scratch_root
 
 from . import read_file
 
 DEFAULT_TIMEOUT = 60.0
-DEFAULT_MEMORY_MB = 4096
 
 
 class Job(Protocol):
@@ -45,9 +49,10 @@ class FileJob:
     rel: str  # the path shown in reports, relative to the dossier root
     sha256: str
     size: int
+    limits: Limits = field(default_factory=Limits)  # decided by the parent: a worker's environment may be older
 
     def run(self) -> Document:
-        return read_file(self.path, self.rel, self.sha256, self.size)
+        return read_file(self.path, self.rel, self.sha256, self.size, self.limits)
 
     def failed(self, kind: str, reason: str, seconds: float) -> Document:
         return Document(
@@ -61,7 +66,35 @@ class FileJob:
         )
 
 
-def _serve(conn: Connection, memory_mb: int | None) -> None:
+_CLONE_NEWUSER = 0x10000000
+_CLONE_NEWNET = 0x40000000
+
+
+def isolate_network() -> bool:
+    """Move this process into a network namespace of its own, with nothing but a dead loopback: no
+    reader, converter or OCR runtime (onnxruntime reports telemetry by default) can reach any address.
+    False where the kernel does not allow it (the readers' own switches still hold there)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if os.geteuid() == 0:
+        return libc.unshare(_CLONE_NEWNET) == 0
+    uid, gid = os.geteuid(), os.getegid()
+    if libc.unshare(_CLONE_NEWUSER | _CLONE_NEWNET) != 0:
+        return False
+    # Keep our own ids inside the new user namespace (unmapped, the sandbox LibreOffice runs in could
+    # not start there).
+    with contextlib.suppress(OSError):
+        Path("/proc/self/setgroups").write_text("deny")
+        Path("/proc/self/uid_map").write_text(f"{uid} {uid} 1")
+        Path("/proc/self/gid_map").write_text(f"{gid} {gid} 1")
+    return True
+
+
+def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
+    # Temporary files of this worker (and of what it starts) go in its own folder, which the pool
+    # removes when the worker stops or is killed.
+    os.environ["TMPDIR"] = tmp
+    tempfile.tempdir = tmp
+    isolate_network()
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -75,7 +108,7 @@ def _serve(conn: Connection, memory_mb: int | None) -> None:
         try:
             result = job.run()
         except MemoryError:
-            result = job.failed("memory", "处理时内存不足", 0.0)
+            result = job.failed("memory", f"处理时内存不足（{describe(Limits.from_env(), 'worker_memory_mb')}）", 0.0)
         except Exception as exc:  # a job's bug must not take the worker down with it
             result = job.failed("crash", f"处理失败（{type(exc).__name__}）", 0.0)
         conn.send(result)
@@ -89,6 +122,7 @@ def mp_context() -> mp.context.BaseContext:
     # forks from a server that has already imported the extractors, so it starts in milliseconds.
     global _context
     if _context is None:
+        scratch_root()  # before the fork server starts: it and every worker inherit TMPDIR
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["extractors", "extractors.pdf", "extractors.docx", "pipeline.seals", "pdfplumber"])
         _context = ctx
@@ -99,7 +133,8 @@ class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
         parent, child = mp_context().Pipe()
         self.conn = parent
-        self.process = mp_context().Process(target=_serve, args=(child, memory_mb), daemon=True)
+        self.tmp = private_folder("worker-")
+        self.process = mp_context().Process(target=_serve, args=(child, memory_mb, str(self.tmp)), daemon=True)
         self.process.start()
         child.close()
         self.job: tuple[int, Job] | None = None
@@ -115,6 +150,7 @@ class _Worker:
             self.process.kill()
         self.process.join(timeout=5)
         self.conn.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
     def stop(self) -> None:
         with contextlib.suppress(BrokenPipeError, OSError):
@@ -124,6 +160,7 @@ class _Worker:
             self.process.kill()
             self.process.join()
         self.conn.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
 
 
 class ExtractionPool:
@@ -133,11 +170,11 @@ class ExtractionPool:
         self,
         workers: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
-        memory_mb: int | None = DEFAULT_MEMORY_MB,
+        memory_mb: int | None = None,
     ) -> None:
         self.size = max(1, workers)
         self.timeout = timeout
-        self.memory_mb = memory_mb
+        self.memory_mb = memory_mb or Limits.from_env().worker_memory_mb
         self._workers: list[_Worker] = []
         self._warming: threading.Thread | None = None
 

@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+
+from .paths import cache_root
+from .scratch import scratch_root
 
 # jieba imports pkg_resources (~0.25 s, a third of `dossier check`'s start-up) only to open its own
 # data files, and falls back to plain paths when the import fails: make it fail, for jieba only.
@@ -34,15 +36,16 @@ jieba.setLogLevel(logging.WARNING)
 
 
 def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    path = Path(base) / "dossier-check"
+    """The product's cache folder (pipeline/paths.py); this process's scratch folder where it cannot be
+    written (jieba's own default would be /tmp, shared and left behind)."""
+    path = cache_root()
     try:
         path.mkdir(parents=True, exist_ok=True)
         probe = path / ".writable"
         probe.touch()
         return path
     except OSError:
-        return Path(tempfile.gettempdir())
+        return scratch_root()
 
 
 def _core_dictionary() -> Path:

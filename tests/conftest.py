@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,9 @@ import pytest
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 # A fresh OCR cache per test run: results cached by an earlier version must not make a test pass.
-os.environ.setdefault("DOSSIER_CACHE_DIR", tempfile.mkdtemp(prefix="dossier-test-cache-"))
+if "DOSSIER_CACHE_DIR" not in os.environ:
+    os.environ["DOSSIER_CACHE_DIR"] = tempfile.mkdtemp(prefix="dossier-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["DOSSIER_CACHE_DIR"], True)
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 

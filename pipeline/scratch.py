@@ -1,0 +1,93 @@
+"""One private scratch folder per process that checks dossiers; nothing of ours is left in /tmp.
+
+Unpacked archives, LibreOffice conversions and the workers' temporary files all go under
+`/tmp/dossier-run-<pid>-…` (the process sets TMPDIR to it, so worker processes and the programs they
+start inherit it). The folder goes when the process exits (also on SIGTERM, which the CLI turns into a
+normal exit); a process killed outright leaves it behind, and the next run removes it: each folder
+holds a lock for as long as its process (or any of its children) lives, so a folder whose lock can be
+taken belongs to nobody.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import tempfile
+import time
+from multiprocessing.util import Finalize
+from pathlib import Path
+
+PREFIX = "dossier-run-"
+_LOCK = ".lock"
+
+_root: Path | None = None
+_owner = 0
+_lock_fd: int | None = None
+
+
+def scratch_root() -> Path:
+    """This process's scratch folder, made (and made TMPDIR) on first use."""
+    global _root, _owner, _lock_fd
+    if _root is not None and _owner == os.getpid():
+        return _root
+    base = Path(tempfile.gettempdir())
+    sweep(base)
+    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    fd = os.open(root / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    _root, _owner, _lock_fd = root, os.getpid(), fd
+    # Children started from here (worker processes, LibreOffice) inherit it.
+    os.environ["TMPDIR"] = str(root)
+    tempfile.tempdir = str(root)
+    # After multiprocessing's own exit work, which removes its folder (made inside this one) at priority -100.
+    Finalize(None, _remove, args=(root, os.getpid()), exitpriority=-101)
+    return root
+
+
+def _remove(root: Path, owner: int) -> None:
+    if os.getpid() != owner:  # a forked child runs its parent's exit work: the folder is not its own
+        return
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def sweep(base: Path) -> list[Path]:
+    """Remove the scratch folders of processes that are gone; the folders removed."""
+    removed: list[Path] = []
+    try:
+        candidates = [p for p in base.iterdir() if p.name.startswith(PREFIX)]
+    except OSError:
+        return removed
+    for folder in candidates:
+        if folder == _root:
+            continue
+        try:
+            fd = os.open(folder / _LOCK, os.O_RDWR)
+        except FileNotFoundError:
+            # Not ours to judge while it is being made; a folder without a lock older than a day is.
+            with contextlib.suppress(OSError):
+                if folder.is_dir() and _age(folder) > 86400:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed.append(folder)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)  # its process still runs
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        os.close(fd)
+        removed.append(folder)
+    return removed
+
+
+def _age(path: Path) -> float:
+    return time.time() - path.stat().st_mtime
+
+
+def private_folder(prefix: str) -> Path:
+    """A new folder inside the scratch root (removed by its user, or with the root)."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir=scratch_root()))
