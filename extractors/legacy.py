@@ -1,13 +1,21 @@
-"""Legacy Word (.doc), WPS (.wps) and RTF: converted to .docx by LibreOffice headless, then read as .docx."""
+"""Legacy Word (.doc), WPS (.wps) and RTF: converted to .docx by LibreOffice headless, then read as .docx.
+
+LibreOffice follows what a document points at (linked sections, INCLUDETEXT/INCLUDEPICTURE fields,
+remote pictures), so it only ever runs in a sandbox that sees nothing of this machine but the system
+folders it needs and a work folder holding a copy of the input: no network, no other file, a
+throw-away profile and HOME. Where no sandbox can be made the file is not converted at all.
+"""
 
 from __future__ import annotations
 
-import atexit
+import contextlib
+import functools
 import os
 import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 from pipeline.model import Document
@@ -17,22 +25,116 @@ from .errors import Unreadable, Unsupported
 
 CONVERT_SECONDS = 50
 
+# Read-only inside the bubblewrap sandbox besides /usr (found by trying: LibreOffice's registry lives in
+# /etc/libreoffice on Debian, fontconfig needs its configuration; the font cache only saves time).
+_SYSTEM_PATHS = ("/etc/libreoffice", "/etc/fonts", "/etc/ld.so.cache", "/var/cache/fontconfig")
+_JOB = "/job"  # where the work folder appears inside the bubblewrap sandbox
 
-_profile: Path | None = None
+# Written into each fresh profile: never update links or fields, never load pictures a document merely
+# points at, no macros, no Java. The sandbox already stops all of it; this keeps LibreOffice from trying.
+_SETTINGS = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema">
+{}
+</oor:items>
+""".format(
+    "\n".join(
+        f'<item oor:path="/org.openoffice.Office.{group}"><prop oor:name="{name}" oor:op="fuse">'
+        f"<value>{value}</value></prop></item>"
+        for group, name, value in (
+            ("Writer/Content/Update", "Link", "0"),  # 0 = never (1 on request, 2 always)
+            ("Writer/Content/Update", "Field", "false"),
+            ("Common/Security/Scripting", "BlockUntrustedRefererLinks", "true"),
+            ("Common/Security/Scripting", "DisableMacrosExecution", "true"),
+            ("Common/Security/Scripting", "MacroSecurityLevel", "3"),
+            ("Java/VirtualMachine", "Enable", "false"),
+        )
+    )
+)
 
 
 def soffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
 
 
-def _profile_dir() -> Path:
-    """One LibreOffice profile per worker process, made once (a new profile costs ~0.5 s) and
-    never shared (two running instances cannot share one)."""
-    global _profile
-    if _profile is None:
-        _profile = Path(tempfile.mkdtemp(prefix="dossier-lo-profile-"))
-        atexit.register(shutil.rmtree, _profile, True)
-    return _profile
+def _bwrap(work: Path, extra: list[str]) -> list[str]:
+    """bubblewrap: new namespaces of every kind (no network), /usr and a few /etc files read-only, a
+    private /tmp, and the work folder as /job; nothing else of the host."""
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL"]
+    args += ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"):
+        if os.path.islink(top):  # merged /usr
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    for path in [*_SYSTEM_PATHS, *extra]:
+        args += ["--ro-bind-try", path, path]
+    return [*args, "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--bind", str(work), _JOB, "--chdir", _JOB]
+
+
+def _unshare(work: Path) -> list[str]:
+    """Fallback without bubblewrap: no network, and the work folder mounted over /tmp (LibreOffice's
+    pipe and temporary files go there, and go with it); the rest of the file system stays visible."""
+    args = ["unshare", "--net", "--mount", "--pid", "--fork", "--kill-child"]
+    if os.geteuid() != 0:
+        args.append("--map-root-user")
+    return [*args, "sh", "-c", 'mount --bind "$0" /tmp && exec "$@"', str(work)]
+
+
+def _sandbox(mode: str, work: Path, extra: list[str]) -> tuple[list[str], str]:
+    """The command prefix for `mode`, and where the work folder is seen inside."""
+    return (_bwrap(work, extra), _JOB) if mode == "bwrap" else (_unshare(work), "/tmp")
+
+
+def _environment(inside: str) -> dict[str, str]:
+    # Nothing of the caller's environment; HOME and the XDG folders are scratch, removed with the work folder.
+    home = f"{inside}/home"
+    return {
+        "PATH": "/usr/bin:/bin",
+        "LANG": "C.UTF-8",
+        "HOME": home,
+        "TMPDIR": "/tmp",
+        "XDG_CONFIG_HOME": f"{home}/.config",
+        "XDG_CACHE_HOME": f"{home}/.cache",
+        "XDG_DATA_HOME": f"{home}/.local/share",
+        "XDG_STATE_HOME": f"{home}/.local/state",
+        "XDG_RUNTIME_DIR": "/tmp",
+    }
+
+
+@functools.cache
+def _isolation() -> str | None:
+    """The sandbox this machine can make ("bwrap", else "unshare"), tried once per process; None if neither."""
+    for mode in ("bwrap", "unshare"):
+        if shutil.which(mode) is None:
+            continue
+        work = Path(tempfile.mkdtemp(prefix="dossier-lo-probe-"))
+        try:
+            prefix, inside = _sandbox(mode, work, [])
+            probe = subprocess.run(
+                [*prefix, "true"],
+                env=_environment(inside),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=10,
+                check=False,
+            )
+            if probe.returncode == 0:
+                return mode
+        except (OSError, subprocess.SubprocessError):
+            pass
+        finally:
+            _remove(work)
+    return None
+
+
+def _remove(folder: Path) -> None:
+    # Processes of a killed sandbox may take a moment to go; retry rather than leave files behind.
+    for _ in range(50):
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            return
+        time.sleep(0.05)
 
 
 def read_legacy(path: Path, doc: Document) -> Document:
@@ -42,32 +144,59 @@ def read_legacy(path: Path, doc: Document) -> Document:
             f"旧版 {doc.format.upper()} 文件需要 LibreOffice 转换，本机未安装 LibreOffice；"
             "请安装 libreoffice-writer-nogui，或请申报单位提供 .docx / PDF 版本"
         )
-    with tempfile.TemporaryDirectory(prefix="dossier-lo-") as tmp:
-        work = Path(tmp)
+    mode = _isolation()
+    if mode is None:
+        raise Unsupported(
+            f"旧版 {doc.format.upper()} 文件需要 LibreOffice 转换，但本机无法将转换程序与系统隔离，"
+            "为安全起见不转换；请安装 bubblewrap，或请申报单位提供 .docx / PDF 版本"
+        )
+    program = Path(binary).resolve()
+    # An installation outside /usr (/opt/libreoffice…) is made visible inside, read-only.
+    extra = [] if program.is_relative_to("/usr") else [str(program.parents[1])]
+    work = Path(tempfile.mkdtemp(prefix="dossier-lo-"))
+    try:
         # Copy under a plain ASCII name: LibreOffice mangles some non-UTF-8 paths, and the
         # input must never be touched.
-        source = work / f"input.{doc.format}"
-        shutil.copyfile(path, source)
+        shutil.copyfile(path, work / f"input.{doc.format}")
+        (work / "out").mkdir()
+        (work / "home").mkdir()
+        # A fresh profile per conversion (it costs ~0.2–0.3 s): nothing is left behind, and two
+        # conversions never share one.
+        (work / "profile" / "user").mkdir(parents=True)
+        (work / "profile" / "user" / "registrymodifications.xcu").write_text(_SETTINGS, encoding="utf-8")
+        prefix, inside = _sandbox(mode, work, extra)
         command = [
-            binary,
-            f"-env:UserInstallation=file://{_profile_dir()}",
+            *prefix,
+            str(program),
+            f"-env:UserInstallation=file://{inside}/profile",
             "--headless",
             "--norestore",
             "--nolockcheck",
             "--convert-to",
             "docx:MS Word 2007 XML",
             "--outdir",
-            str(work / "out"),
-            str(source),
+            f"{inside}/out",
+            f"{inside}/input.{doc.format}",
         ]
-        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        proc = subprocess.Popen(
+            command,
+            env=_environment(inside),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             proc.wait(timeout=CONVERT_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+            # The sandbox's own processes die with it (--die-with-parent, --kill-child).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise Unreadable("timeout", f"LibreOffice 转换超过 {CONVERT_SECONDS} 秒，已放弃") from None
         converted = work / "out" / "input.docx"
         if not converted.is_file() or converted.stat().st_size == 0:
             raise Unreadable("corrupt", f"{doc.format.upper()} 文件已损坏或已加密，LibreOffice 无法转换")
         return read_docx(converted, doc)
+    finally:
+        _remove(work)

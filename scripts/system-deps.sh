@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: LibreOffice (legacy .doc/.wps, and turning fixture .docx into
-# PDF) and the WenQuanYi font (Chinese text in generated fixtures). Installs only what is missing.
+# PDF), bubblewrap (LibreOffice converts dossier files only inside its sandbox) and the WenQuanYi font
+# (Chinese text in generated fixtures). Installs only what is missing.
 set -euo pipefail
 need=()
 command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
+command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
