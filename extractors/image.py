@@ -6,13 +6,12 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from pipeline.model import Document, Page
+from pipeline.limits import Limits, describe
+from pipeline.model import Document, LimitHit, Page
 
 from .errors import Unreadable
 
 DEFAULT_DPI = 200.0  # what phone and office scanners write when the file carries no resolution
-MAX_PIXELS = 80_000_000  # ~ A0 at 300 dpi; larger is a decompression bomb, not a scan
-MAX_FRAMES = 500
 
 
 def image_dpi(image: Image.Image) -> float:
@@ -25,25 +24,40 @@ def image_dpi(image: Image.Image) -> float:
     return value if value >= 100 else DEFAULT_DPI
 
 
+def max_pixels() -> int:
+    """Pillow refuses (DecompressionBombError) images larger than twice this."""
+    return Limits.from_env().image_megapixels * 1_000_000
+
+
 def open_image(path: Path) -> Image.Image:
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels()
     try:
         image = Image.open(path)
         image.load()
     except Image.DecompressionBombError as exc:
-        raise Unreadable("too_large", "图片像素过多（疑似恶意构造），已拒绝读取") from exc
+        raise Unreadable(
+            "too_large",
+            f"图片像素过多（疑似恶意构造），已拒绝读取（{describe(Limits.from_env(), 'image_megapixels')}）",
+        ) from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Unreadable("corrupt", "图片文件已损坏，无法打开") from exc
     return image
 
 
-def read_image(path: Path, doc: Document) -> Document:
+def read_image(path: Path, doc: Document, max_frames: int = Limits().image_frames) -> Document:
     image = open_image(path)
     doc.pages = []
     try:
         for number, frame in enumerate(ImageSequence.Iterator(image), start=1):
-            if number > MAX_FRAMES:
-                raise Unreadable("too_large", f"图片超过 {MAX_FRAMES} 页，已停止读取")
+            if number > max_frames:
+                doc.limits_hit.append(
+                    LimitHit(
+                        "image_frames",
+                        f"图片超过 {max_frames} 页，其余未读取，请人工核对"
+                        f"（{describe(Limits(image_frames=max_frames), 'image_frames')}）",
+                    )
+                )
+                break
             dpi = image_dpi(frame)
             width, height = frame.size
             doc.pages.append(

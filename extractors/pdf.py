@@ -14,7 +14,8 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from pipeline.model import Block, Document, Page
+from pipeline.limits import Limits, describe
+from pipeline.model import Block, Document, LimitHit, Page
 from pipeline.text import is_page_number, join_wrapped
 
 from .errors import Unreadable
@@ -112,12 +113,21 @@ def _charbox(raw: pdfium_c.FPDF_TEXTPAGE, index: int) -> tuple[float, float, flo
     return (rect.left, rect.bottom, rect.right, rect.top)
 
 
-def read_pdf(path: Path, doc: Document) -> Document:
+def read_pdf(path: Path, doc: Document, max_pages: int = Limits().pages_per_file) -> Document:
     pdf = _open(path)
     try:
         doc.pages = []
         page_errors = 0
-        for index in range(len(pdf)):
+        total = len(pdf)
+        if total > max_pages:
+            doc.limits_hit.append(
+                LimitHit(
+                    "pages_per_file",
+                    f"共 {total} 页，只读取了前 {max_pages} 页，其余未读取，请人工核对"
+                    f"（{describe(Limits(pages_per_file=max_pages), 'pages_per_file')}）",
+                )
+            )
+        for index in range(min(total, max_pages)):
             number = index + 1
             try:
                 page = pdf[index]
@@ -135,6 +145,8 @@ def read_pdf(path: Path, doc: Document) -> Document:
                 _image_coverage(page) / (width * height) if len(text) < SPARSE_PAGE_CHARS and width * height else 0.0
             )
             reason = ocr_reason(text, cover)
+            if reason == "no_text" and pdfium_c.FPDFPage_CountObjects(page.raw) == 0:
+                reason = None  # nothing drawn at all: a blank page, nothing for OCR to find
             page.close()
             doc.pages.append(
                 Page(

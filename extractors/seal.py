@@ -164,9 +164,9 @@ def docx_pictures(path: Path) -> tuple[int, list[tuple[int, np.ndarray, float]],
     from PIL import Image
 
     from .docx import pictures_in
-    from .image import MAX_PIXELS
+    from .image import max_pixels
 
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = max_pixels()
     document = docx.Document(str(path))
     nodes = pictures_in(document.element.body)
     found: list[tuple[int, np.ndarray, float]] = []

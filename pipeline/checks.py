@@ -23,6 +23,7 @@ SEVERITY: dict[str, Severity] = {
     "LOW_CONFIDENCE": "warning",
     "DUPLICATE_FILE": "info",
     "ARCHIVE_ENTRY_SKIPPED": "info",
+    "LIMIT_REACHED": "warning",
 }
 
 
@@ -230,6 +231,7 @@ def file_findings(docs: list[Document], duplicates: dict[str, str]) -> list[Find
             findings.append(finding("UNSUPPORTED_FORMAT", f"{doc.path}：{doc.error}", location=where))
         elif doc.error:
             findings.append(finding("FILE_UNREADABLE", f"{doc.path} 无法读取：{doc.error}", location=where))
+        findings += [finding("LIMIT_REACHED", f"{doc.path}：{hit.message}", location=where) for hit in doc.limits_hit]
         if doc.path in duplicates:
             findings.append(
                 finding(

@@ -18,8 +18,10 @@ from .figures import conditions, cross_check, missing_fields
 from .form import FormField, attested_places, form_fields, read_form
 from .identify import Candidate, add_evidence, assign, score_section
 from .intake import open_dossier
-from .model import Document, Finding, ItemResult, Location
-from .reports import write_reports
+from .limits import Limits, describe
+from .model import Block, Document, Finding, ItemResult, LimitHit, Location
+from .names import shown
+from .reports import REVIEW_CODES, write_reports
 from .ruleset import Ruleset
 from .scans import recognise_scans, seals_and_forms
 from .sections import split_sections
@@ -42,8 +44,9 @@ class Checked:
 
 
 def dossier_id(name: str) -> str:
-    """CONTRACT.md: the child's name minus a .zip extension."""
-    return name[:-4] if name.lower().endswith(".zip") else name
+    """CONTRACT.md: the child's name minus a .zip extension (shown safely: no control characters, no
+    undecodable bytes; it names the output folder and appears in every report)."""
+    return shown(name[:-4] if name.lower().endswith(".zip") else name)
 
 
 def segmenter_for(ruleset: Ruleset) -> Segmenter:
@@ -96,40 +99,90 @@ class ReadDossier:
     seconds: float
 
 
-def analyse_text(documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset) -> Analysis:
+def analyse_text(
+    documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset, limits: Limits | None = None
+) -> Analysis:
     """Sections, their scores against each item, and the evidence inventory: needs no seals or tables."""
     segmenter = segmenter_for(ruleset)
+    limits = limits or Limits.from_env()
     candidates: list[Candidate] = []
     evidence: list[Evidence] = []
     for doc in documents:
         if doc.path in duplicates or not doc.readable:
             continue
+        budget = limits.evidence_chars_per_file
         for section in split_sections(doc, ruleset):
             candidate = score_section(section, ruleset, segmenter)
-            found = inventory((b.text, doc.path, b.page) for b in section.blocks)
+            searched = _within(section.blocks, budget)
+            size = sum(len(b.text) for b in searched)
+            budget -= size
+            if size < sum(len(b.text) for b in section.blocks) and not any(
+                h.limit == "evidence_chars_per_file" for h in doc.limits_hit
+            ):
+                doc.limits_hit.append(
+                    LimitHit(
+                        "evidence_chars_per_file",
+                        "文字过多，超出部分未检索品牌与平台证明，请人工核对"
+                        f"（{describe(limits, 'evidence_chars_per_file')}）",
+                    )
+                )
+            found = inventory((b.text, doc.path, b.page) for b in searched)
             add_evidence(candidate, found)
             evidence += found
             candidates.append(candidate)
     return Analysis(candidates, evidence)
 
 
+def _within(blocks: list[Block], budget: int) -> list[Block]:
+    """The leading blocks whose text fits in BUDGET characters (a block over it is cut)."""
+    kept: list[Block] = []
+    for block in blocks:
+        if budget <= 0:
+            break
+        kept.append(block if len(block.text) <= budget else dataclasses.replace(block, text=block.text[:budget]))
+        budget -= len(block.text)
+    return kept
+
+
+def keep_page_budget(documents: list[Document], limits: Limits) -> None:
+    """Pages past the dossier's page budget (files in their order) are dropped from the reading, with a
+    LIMIT_REACHED note on each file concerned: a package of tens of thousands of pages is not a dossier."""
+    left = limits.pages_per_dossier
+    for doc in documents:
+        if doc.pages is None:
+            continue
+        if len(doc.pages) > left:
+            doc.limits_hit.append(
+                LimitHit(
+                    "pages_per_dossier",
+                    f"材料包页数已达上限，本文件第 {left + 1}–{len(doc.pages)} 页未读取，请人工核对"
+                    f"（{describe(limits, 'pages_per_dossier')}）",
+                )
+            )
+            doc.pages = doc.pages[:left]
+            doc.blocks = [b for b in doc.blocks if b.page is None or b.page <= left]
+        left -= len(doc.pages)
+
+
 def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_name: str | None = None) -> ReadDossier:
     """Intake, extraction, OCR, then the seal search and the form's tables in the workers while this
     process analyses the text (`analyse_text`), so a single dossier uses both cores."""
     started = time.perf_counter()
-    with open_dossier(path) as intake:
+    limits = Limits.from_env()
+    with open_dossier(path, limits) as intake:
         documents, duplicates = _read(intake.files, pool)
         paths = {job.rel: job.path for job in intake.files}
         originals = [d for d in documents if d.path not in duplicates]
-        recognise_scans(originals, paths, pool)
+        keep_page_budget(originals, limits)
+        recognise_scans(originals, paths, pool, limits)
         finish = seals_and_forms(originals, paths, ruleset, pool)
         try:
-            analysis = analyse_text(documents, duplicates, ruleset)
+            analysis = analyse_text(documents, duplicates, ruleset, limits)
         finally:
             finish()  # before the unpacked files go
         return ReadDossier(
             path=path,
-            name=dossier_name or path.name,
+            name=shown(dossier_name or path.name),
             documents=documents,
             duplicates=duplicates,
             skipped=list(intake.skipped),
@@ -278,5 +331,5 @@ def build_report(
         "findings": [f.as_dict() for f in findings],
         "counts": counts,
         # CONTRACT.md: a complete dossier with doubts reads "材料齐全，N 项请人工核对".
-        "review_count": sum(1 for f in findings if f.code == "LOW_CONFIDENCE"),
+        "review_count": sum(1 for f in findings if f.code in REVIEW_CODES),
     }

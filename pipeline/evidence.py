@@ -51,6 +51,7 @@ _SPLIT_IN_MAX = 6
 
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+")
 _CLAUSE = re.compile(r"[^，,、：:]+")
+CHUNK_CHARS = 100_000  # characters given to spaCy at once (its limit is 1,000,000)
 _CLAUSE_SEP = "。"  # joins candidate clauses into one Doc; a PUNCT token no pattern crosses
 _ASCII_GAP = re.compile(r"(?<=[A-Za-z0-9])\s+(?=[A-Za-z0-9])")
 _SPACE = re.compile(r"\s+")
@@ -408,9 +409,26 @@ class EvidenceFinder:
             sentences.append(sentence)
             for c in _CLAUSE.finditer(sentence):
                 if self._anchor is None or self._anchor.search(c.group()):
-                    clauses.append((len(sentences) - 1, c.start(), c.group()))
-        if not clauses:
-            return []
+                    # A clause longer than a chunk (a list of names without punctuation) is cut.
+                    for cut in range(0, len(c.group()), CHUNK_CHARS):
+                        clauses.append((len(sentences) - 1, c.start() + cut, c.group()[cut : cut + CHUNK_CHARS]))
+        found: list[Evidence] = []
+        # spaCy refuses a text over its max_length (a million characters): long texts go in chunks.
+        chunk: list[tuple[int, int, str]] = []
+        size = 0
+        for clause in clauses:
+            if chunk and size + len(clause[2]) > CHUNK_CHARS:
+                found += self._find_in(chunk, sentences, file, page)
+                chunk, size = [], 0
+            chunk.append(clause)
+            size += len(clause[2]) + len(_CLAUSE_SEP)
+        if chunk:
+            found += self._find_in(chunk, sentences, file, page)
+        return found
+
+    def _find_in(
+        self, clauses: list[tuple[int, int, str]], sentences: list[str], file: str, page: int | None
+    ) -> list[Evidence]:
         starts: list[int] = []
         pos = 0
         for _, _, clause in clauses:

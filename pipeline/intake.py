@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,9 +20,10 @@ from pathlib import Path, PurePosixPath
 
 from extractors.sandbox import FileJob
 
-MAX_UNPACKED_BYTES = 2 * 1024**3
-MAX_MEMBERS = 5000
-MAX_NESTING = 2  # a zip inside a zip inside the dossier is unpacked; deeper is not
+from .limits import Limits, describe
+from .names import shown
+from .scratch import private_folder
+
 _UTF8_FLAG = 0x800
 
 _JUNK_NAMES = {".ds_store", "thumbs.db", "desktop.ini", "ehthumbs.db"}
@@ -49,7 +49,7 @@ class IntakeProblem:
     """Something about the package itself (not one file) the clerk must know."""
 
     rel: str
-    kind: str  # zip_bomb, encrypted, corrupt, unsafe_path, symlink
+    kind: str  # zip_bomb, encrypted, corrupt, unsafe_path, symlink, unreadable, special, nested
     reason: str
 
 
@@ -107,114 +107,189 @@ def _natural_key(rel: str) -> list[object]:
 
 
 class _Budget:
-    def __init__(self, max_bytes: int, max_members: int) -> None:
-        self.bytes_left = max_bytes
-        self.members_left = max_members
-        self.max_bytes = max_bytes
-        self.max_members = max_members
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.bytes_left = limits.unpacked_mb * 2**20
+        self.members_left = limits.archive_members
+        self.stored = 0  # members written so far: their names on disk
 
 
 class _BudgetExceeded(Exception):
     pass
 
 
+def _stored_name(budget: _Budget, rel: str) -> str:
+    """A member's name on disk: short and plain whatever its name in the archive (300-byte names, a file
+    and a folder of one name, bytes the file system refuses), keeping the extension readers look at."""
+    budget.stored += 1
+    suffix = PurePosixPath(rel).suffix.lower()
+    if not re.fullmatch(r"\.[a-z0-9]{1,8}", suffix):
+        suffix = ""
+    return f"{budget.stored:06d}{suffix}"
+
+
+def _unique(rel: str, taken: set[str]) -> str:
+    # Two members may show as one path (a/../b.pdf and b.pdf): never merge them, keep both.
+    shown_rel, n = rel, 2
+    while shown_rel in taken:
+        path = PurePosixPath(rel)
+        shown_rel = str(path.with_name(f"{path.stem}-{n}{path.suffix}"))
+        n += 1
+    taken.add(shown_rel)
+    return shown_rel
+
+
 def _unpack(archive_path: Path, rel_prefix: str, dest: Path, intake: Intake, budget: _Budget, depth: int) -> None:
+    label = rel_prefix or shown(archive_path.name)
     try:
         archive = zipfile.ZipFile(archive_path)
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
-        intake.problems.append(IntakeProblem(rel_prefix or archive_path.name, "corrupt", "压缩包已损坏，无法解压"))
+    except PermissionError:
+        intake.problems.append(IntakeProblem(label, "unreadable", "无法读取（权限不足）"))
         return
+    except Exception:  # zipfile raises what it meets in a hostile directory: not only BadZipFile
+        intake.problems.append(IntakeProblem(label, "corrupt", "压缩包已损坏，无法解压"))
+        return
+    dest.mkdir(parents=True, exist_ok=True)
+    taken = {job.rel for job in intake.files}
     with archive:
-        try:
-            infos = archive.infolist()
-        except Exception:
-            infos = []
-        for info in infos:
+        for info in archive.infolist():
             name = member_name(info)
             rel = safe_relpath(name)
             if rel is None or info.is_dir():
                 continue
-            shown = f"{rel_prefix}/{rel}" if rel_prefix else rel
+            rel = shown(rel)
+            where = f"{rel_prefix}/{rel}" if rel_prefix else rel
             if _escapes(name):
                 intake.problems.append(
-                    IntakeProblem(shown, "unsafe_path", f"压缩包成员路径「{name}」指向压缩包之外，已按安全路径解压")
+                    IntakeProblem(
+                        where, "unsafe_path", f"压缩包成员路径「{shown(name)}」指向压缩包之外，已按安全路径解压"
+                    )
                 )
             if is_junk(rel):
-                intake.skipped.append(shown)
+                intake.skipped.append(where)
                 continue
-            mode = info.external_attr >> 16
-            if stat.S_ISLNK(mode):
-                intake.problems.append(IntakeProblem(shown, "symlink", "压缩包内的符号链接已忽略"))
+            if stat.S_ISLNK(info.external_attr >> 16):
+                intake.problems.append(IntakeProblem(where, "symlink", "压缩包内的符号链接已忽略"))
                 continue
             if budget.members_left <= 0:
-                raise _BudgetExceeded(f"压缩包内文件超过 {budget.max_members} 个，疑似压缩炸弹，已停止解压")
+                raise _BudgetExceeded(
+                    f"压缩包内文件超过 {budget.limits.archive_members} 个，疑似压缩炸弹，已停止解压"
+                    f"（{describe(budget.limits, 'archive_members')}）"
+                )
             budget.members_left -= 1
-            target = dest / rel
-            # Two members may collapse to one safe path; never overwrite, keep both.
-            n = 2
-            while target.exists():
-                target = target.with_name(f"{target.stem}-{n}{target.suffix}")
-                n += 1
-            target.parent.mkdir(parents=True, exist_ok=True)
+            where = _unique(where, taken)
+            target = dest / _stored_name(budget, rel)
             try:
                 _copy_member(archive, info, target, budget)
-            except RuntimeError:  # zipfile: "File ... is encrypted, password required"
-                target.unlink(missing_ok=True)
-                intake.problems.append(IntakeProblem(shown, "encrypted", "压缩包内文件设有密码，无法解压"))
-                continue
-            except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError) as exc:
-                target.unlink(missing_ok=True)
-                intake.problems.append(
-                    IntakeProblem(shown, "corrupt", f"压缩包内文件已损坏，无法解压（{type(exc).__name__}）")
-                )
-                continue
             except _BudgetExceeded:
                 target.unlink(missing_ok=True)
                 raise
-            if target.suffix.lower() == ".zip" and depth < MAX_NESTING:
-                inner = dest / f"{rel}.unpacked"
-                _unpack(target, shown, inner, intake, budget, depth + 1)
+            except RuntimeError:  # zipfile: "File ... is encrypted, password required"
+                target.unlink(missing_ok=True)
+                intake.problems.append(IntakeProblem(where, "encrypted", "压缩包内文件设有密码，无法解压"))
                 continue
-            intake.files.append(FileJob(target, shown, sha256_of(target), target.stat().st_size))
+            except Exception as exc:  # a bad CRC, corrupt deflate data (zlib.error), a lying header …
+                target.unlink(missing_ok=True)
+                intake.problems.append(
+                    IntakeProblem(where, "corrupt", f"压缩包内文件已损坏，无法解压（{type(exc).__name__}）")
+                )
+                continue
+            if target.suffix == ".zip":
+                if depth < budget.limits.archive_depth:
+                    _unpack(target, where, dest / f"{target.stem}.unpacked", intake, budget, depth + 1)
+                    continue
+                intake.problems.append(
+                    IntakeProblem(
+                        where, "nested", f"压缩包嵌套过深，未解压（{describe(budget.limits, 'archive_depth')}）"
+                    )
+                )
+                continue
+            intake.files.append(FileJob(target, where, sha256_of(target), target.stat().st_size, budget.limits))
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget) -> None:
     # Declared sizes can lie: count the bytes actually written.
+    too_big = (
+        f"压缩包解压后超过 {budget.limits.unpacked_mb} MB，疑似压缩炸弹，已停止解压"
+        f"（{describe(budget.limits, 'unpacked_mb')}）"
+    )
     if info.file_size > budget.bytes_left:
-        raise _BudgetExceeded(f"压缩包解压后超过 {budget.max_bytes // 2**20} MB，疑似压缩炸弹，已停止解压")
+        raise _BudgetExceeded(too_big)
     with archive.open(info) as src, target.open("wb") as out:
         while chunk := src.read(1 << 20):
             budget.bytes_left -= len(chunk)
             if budget.bytes_left < 0:
-                raise _BudgetExceeded(f"压缩包解压后超过 {budget.max_bytes // 2**20} MB，疑似压缩炸弹，已停止解压")
+                raise _BudgetExceeded(too_big)
             out.write(chunk)
 
 
+def _regular(path: Path, rel: str, intake: Intake) -> bool:
+    """Whether PATH is a regular file (not followed if a link); a problem that says why not if it is not.
+    Checked before anything opens it: opening a named pipe blocks until someone writes."""
+    try:
+        mode = path.lstat().st_mode
+    except OSError as exc:
+        intake.problems.append(IntakeProblem(rel, "unreadable", _os_reason(exc)))
+        return False
+    if stat.S_ISLNK(mode):
+        intake.problems.append(IntakeProblem(rel, "symlink", "符号链接已忽略（请提供文件本身）"))
+        return False
+    if not stat.S_ISREG(mode):
+        intake.problems.append(IntakeProblem(rel, "special", "不是普通文件（命名管道、设备或套接字），未读取"))
+        return False
+    return True
+
+
+def _add_file(path: Path, rel: str, intake: Intake, budget: _Budget) -> None:
+    try:
+        digest, size = sha256_of(path), path.stat().st_size
+    except OSError as exc:
+        intake.problems.append(IntakeProblem(rel, "unreadable", _os_reason(exc)))
+        return
+    intake.files.append(FileJob(path, rel, digest, size, budget.limits))
+
+
+def _os_reason(exc: OSError) -> str:
+    if isinstance(exc, PermissionError):
+        return "无法读取（权限不足）"
+    return f"无法读取（{exc.strerror or type(exc).__name__}）"
+
+
 def _walk_folder(root: Path, intake: Intake, unpack_dir: Path, budget: _Budget) -> None:
-    for folder, dirnames, filenames in os.walk(root, followlinks=False):
+    def unreadable(exc: OSError) -> None:
+        folder = Path(exc.filename) if exc.filename else root
+        rel = folder.relative_to(root).as_posix() if folder.is_relative_to(root) and folder != root else root.name
+        intake.problems.append(IntakeProblem(shown(rel), "unreadable", "文件夹" + _os_reason(exc)))
+
+    stored = 0
+    for folder, dirnames, filenames in os.walk(root, onerror=unreadable, followlinks=False):
         dirnames.sort()
-        for name in filenames:
-            path = Path(folder) / name
-            rel = path.relative_to(root).as_posix()
+        base = Path(folder)
+        for name in list(dirnames):
+            if (base / name).is_symlink():  # os.walk lists it but does not enter: say so
+                dirnames.remove(name)
+                rel = shown((base / name).relative_to(root).as_posix())
+                intake.problems.append(IntakeProblem(rel, "symlink", "指向其他文件夹的符号链接已忽略"))
+        for name in sorted(filenames):
+            path = base / name
+            rel = shown(path.relative_to(root).as_posix())
             if is_junk(rel):
                 intake.skipped.append(rel)
                 continue
-            if path.is_symlink():
-                intake.problems.append(IntakeProblem(rel, "symlink", "符号链接已忽略（请提供文件本身）"))
-                continue
-            if not path.is_file():
+            if not _regular(path, rel, intake):
                 continue
             if path.suffix.lower() == ".zip":
-                _unpack_guarded(path, rel, unpack_dir / rel, intake, budget, depth=1)
-                continue
-            intake.files.append(FileJob(path, rel, sha256_of(path), path.stat().st_size))
+                stored += 1
+                _unpack_guarded(path, rel, unpack_dir / f"{stored:06d}", intake, budget, depth=1)
+            else:
+                _add_file(path, rel, intake, budget)
 
 
 def _unpack_guarded(archive: Path, rel: str, dest: Path, intake: Intake, budget: _Budget, depth: int) -> None:
     try:
         _unpack(archive, rel, dest, intake, budget, depth)
     except _BudgetExceeded as exc:
-        intake.problems.append(IntakeProblem(rel or archive.name, "zip_bomb", str(exc)))
+        intake.problems.append(IntakeProblem(rel or shown(archive.name), "zip_bomb", str(exc)))
 
 
 class NotADossier(Exception):
@@ -232,21 +307,32 @@ def require_readable_kind(path: Path) -> None:
 
 
 @contextmanager
-def open_dossier(path: Path, max_bytes: int = MAX_UNPACKED_BYTES, max_members: int = MAX_MEMBERS) -> Iterator[Intake]:
-    """The dossier's files, unpacked where needed; the temporary folder is removed on exit."""
-    require_readable_kind(path)
-    tmp = Path(tempfile.mkdtemp(prefix="dossier-"))
-    budget = _Budget(max_bytes, max_members)
+def open_dossier(path: Path, limits: Limits | None = None) -> Iterator[Intake]:
+    """The dossier's files, unpacked where needed; the temporary folder is removed on exit.
+
+    Never raises for what the dossier holds: a link, a named pipe, a file or folder that cannot be read
+    is a problem of the intake, with the rest read. A dossier that is itself a symbolic link is refused as
+    links inside a dossier are (a batch inbox could otherwise lead the reader anywhere).
+    """
+    budget = _Budget(limits or Limits.from_env())
+    tmp = private_folder("unpack-")
     try:
-        if path.is_dir():
+        if path.is_symlink():
+            intake = Intake(path, "file", tmp)
+            intake.problems.append(
+                IntakeProblem(shown(path.name), "symlink", "材料包本身是符号链接，已拒绝读取（请提供文件或文件夹本身）")
+            )
+        elif path.is_dir():
             intake = Intake(path, "folder", tmp)
             _walk_folder(path, intake, tmp, budget)
-        elif path.suffix.lower() == ".zip" or _looks_like_plain_zip(path):
-            intake = Intake(path, "zip", tmp)
-            _unpack_guarded(path, "", tmp, intake, budget, depth=0)
         else:
             intake = Intake(path, "file", tmp)
-            intake.files.append(FileJob(path, path.name, sha256_of(path), path.stat().st_size))
+            if _regular(path, shown(path.name), intake):
+                if path.suffix.lower() == ".zip" or _looks_like_plain_zip(path):
+                    intake.kind = "zip"
+                    _unpack_guarded(path, "", tmp, intake, budget, depth=0)
+                else:
+                    _add_file(path, shown(path.name), intake, budget)
         intake.files.sort(key=lambda job: _natural_key(job.rel))
         yield intake
     finally:
@@ -263,6 +349,6 @@ def _looks_like_plain_zip(path: Path) -> bool:
                 return False
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except Exception:  # not a zip, or not one zipfile can open: read as the file it claims to be
         return False
     return not ({"word/document.xml", "xl/workbook.xml", "[Content_Types].xml"} & names)

@@ -62,6 +62,14 @@ class SealMark:
     picture: int | None = None  # Word: the picture's 0-based order in the body (extractors.docx.pictures_in)
 
 
+@dataclass(frozen=True)
+class LimitHit:
+    """A limit (pipeline/limits.py) that stopped reading part of a file: what was not read."""
+
+    limit: str  # its name in Limits
+    message: str  # Chinese, for the clerk
+
+
 @dataclass
 class Document:
     """One file of a dossier as read by its extractor."""
@@ -81,6 +89,7 @@ class Document:
     # Ruled tables of a PDF (kind "table", with rows), kept apart from `blocks`: their text is
     # already there as lines, and must not count twice.
     tables: list[Block] = field(default_factory=list)
+    limits_hit: list[LimitHit] = field(default_factory=list)
 
     @property
     def page_count(self) -> int | None:

@@ -21,7 +21,8 @@ from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob
 
 from .layout import SENTENCE_PUNCT
-from .model import Block, Document
+from .limits import Limits, describe
+from .model import Block, Document, LimitHit
 from .ruleset import Ruleset
 from .text import count_chars_no_spaces, normalize, toc_entry
 
@@ -290,10 +291,40 @@ def table_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rules
     return jobs
 
 
-def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool) -> None:
+def _over_ocr_budget(documents: list[Document], skipped: list[OcrJob], limits: Limits) -> None:
+    """Scanned pages past the dossier's OCR budget stay unread: each file concerned says which."""
+    by_path = {doc.path: doc for doc in documents}
+    pages: dict[str, list[int]] = {}
+    for job in skipped:
+        pages.setdefault(job.rel, []).append(job.page)
+    for rel, numbers in pages.items():
+        by_path[rel].limits_hit.append(
+            LimitHit(
+                "ocr_pages_per_dossier",
+                f"扫描页识别已达上限，第 {page_ranges(numbers)} 页（{len(numbers)} 页）未识别，请人工核对"
+                f"（{describe(limits, 'ocr_pages_per_dossier')}）",
+            )
+        )
+
+
+def page_ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] → "1–3、7"."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
+
+
+def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool, limits: Limits) -> None:
     jobs = ocr_jobs(documents, paths, pool.size)
     if not jobs:
         return
+    if len(jobs) > limits.ocr_pages_per_dossier:
+        _over_ocr_budget(documents, jobs[limits.ocr_pages_per_dossier :], limits)
+        jobs = jobs[: limits.ocr_pages_per_dossier]
     results: list[OcrPage] = pool.run_all(jobs)
     for doc in documents:
         merge_ocr(doc, results)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from pipeline.intake import NotADossier, is_junk, member_name, open_dossier, safe_relpath
+from pipeline.limits import Limits
 from pipeline.runner import content_hash, failure_reason
 
 
@@ -66,7 +67,7 @@ def test_zip_bomb_stops_at_the_size_cap(tmp_path: Path) -> None:
     archive = tmp_path / "bomb.zip"
     _write_zip(archive, {f"{i}.txt": b"\0" * 2_000_000 for i in range(5)})
     assert archive.stat().st_size < 100_000
-    with open_dossier(archive, max_bytes=5_000_000) as intake:
+    with open_dossier(archive, Limits(unpacked_mb=5)) as intake:
         assert len(intake.files) == 2
         assert [p.kind for p in intake.problems] == ["zip_bomb"]
         assert "压缩炸弹" in intake.problems[0].reason
@@ -75,7 +76,7 @@ def test_zip_bomb_stops_at_the_size_cap(tmp_path: Path) -> None:
 def test_zip_bomb_stops_at_the_member_cap(tmp_path: Path) -> None:
     archive = tmp_path / "many.zip"
     _write_zip(archive, {f"{i}.txt": b"x" for i in range(50)})
-    with open_dossier(archive, max_members=10) as intake:
+    with open_dossier(archive, Limits(archive_members=10)) as intake:
         assert len(intake.files) == 10
         assert [p.kind for p in intake.problems] == ["zip_bomb"]
 
@@ -148,8 +149,9 @@ def test_a_named_pipe_is_refused_at_once_not_read(tmp_path: Path) -> None:
     """A FIFO dropped as a dossier would block every reader until something writes to it."""
     fifo = tmp_path / "管道"
     os.mkfifo(fifo)
-    with pytest.raises(NotADossier) as raised, open_dossier(fifo):
-        pass
-    assert "命名管道" in failure_reason(raised.value)
+    with open_dossier(fifo) as intake:
+        assert intake.files == []
+        assert [(p.kind, p.rel) for p in intake.problems] == [("special", "管道")]
+    assert "命名管道" in failure_reason(NotADossier("不是普通文件或文件夹（命名管道、设备等），无法读取"))
     with pytest.raises(OSError):
         content_hash(fifo)  # the flow's cache key: no key, rather than a hang
