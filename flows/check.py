@@ -36,6 +36,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
 from flows.server import start_server, stop_server, temporary_api_url
 from pipeline.batch import dossiers_in, outcome_line
+from pipeline.names import shown
 from pipeline.reports import FORMATS, failed_row, write_summary
 from pipeline.ruleset import DEFAULT_RULESET
 from pipeline.runner import (
@@ -205,7 +206,7 @@ def check_dossiers(
 
     `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
     page; `progress`: a line per dossier on stdout (and a bar on a terminal), as `dossier batch` shows.
-    `only` {id: name in INBOX}: just these dossiers, under these ids (the watch service's, from its
+    `only` {id: name in INBOX, shown safely (pipeline.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
     (the watch service keeps its own).
     """
@@ -215,12 +216,12 @@ def check_dossiers(
         raise ValueError(f"不支持的报告格式：{unknown or formats}（可选：{', '.join(FORMATS)}）")
     source, target = Path(inbox), Path(out)
     target.mkdir(parents=True, exist_ok=True)
-    dossiers = [(ident, source / name) for ident, name in only.items()] if only is not None else dossiers_in(source)
+    dossiers = _chosen(source, only) if only is not None else dossiers_in(source)
     context = FlowRunContext.get()
     this_run = str(context.flow_run.id) if context and context.flow_run else None
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
     outcomes: dict[str, Outcome] = {}
-    shown = _Progress(progress, len(dossiers))
+    bar = _Progress(progress, len(dossiers))
     with pools_in_use():
         try:
             for ident, child in dossiers:
@@ -232,9 +233,9 @@ def check_dossiers(
                 outcomes[ident] = outcome
                 line = outcome_line(outcome, note)
                 logger.info(line)
-                shown.line(line)
+                bar.line(line)
         finally:
-            shown.close()
+            bar.close()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
     if summary:
         write_summary(rows, target)
@@ -260,12 +261,15 @@ def _settle(
         try:
             write_files(outcome, out / ident, formats)
         except OSError as exc:
-            return Outcome(failed_row(ident, child.name, f"报告无法写入：{exc}"), error=traceback.format_exc()), ""
+            return (
+                Outcome(failed_row(ident, shown(child.name), f"报告无法写入：{exc}"), error=traceback.format_exc()),
+                "",
+            )
         return outcome, "，缓存"
     exc = future.result(raise_on_failure=False)
     exc = exc if isinstance(exc, BaseException) else RuntimeError(state.message or state.name)
     error = "".join(traceback.format_exception(exc)) if exc.__traceback__ else repr(exc)
-    outcome = Outcome(failed_row(ident, child.name, failure_reason(exc)), error=error)
+    outcome = Outcome(failed_row(ident, shown(child.name), failure_reason(exc)), error=error)
     with suppress(OSError):  # the reason is in the summary even if OUT cannot take error.txt
         write_files(outcome, out / ident, formats)
     return outcome, ""
@@ -293,6 +297,13 @@ def _started_api_url() -> str:
     url = temporary_api_url()
     assert url is not None  # start_server starts one when PREFECT_API_URL is unset
     return url
+
+
+def _chosen(inbox: Path, only: dict[str, str]) -> list[tuple[str, Path]]:
+    """The dossiers `only` names, by their names shown safely: a flow's parameters travel as JSON, which
+    cannot carry a name's bytes that are not UTF-8."""
+    on_disk = {shown(p.name): p for p in inbox.iterdir()} if only else {}
+    return [(ident, on_disk.get(name, inbox / name)) for ident, name in only.items()]
 
 
 def run_check_dossiers(

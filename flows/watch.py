@@ -53,6 +53,7 @@ from typing import Any
 
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
 from pipeline.intake import is_junk
+from pipeline.names import shown, terminal_safe
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry, Row
 from pipeline.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset
@@ -96,7 +97,7 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
     ruleset_ref = resolve_ruleset(ruleset_ref)  # as the flow names it: loaded once
 
     def check(child: Path, ident: str, out: Path) -> dict[str, Any]:
-        only = {ident: child.name}
+        only = {ident: shown(child.name)}
         run = partial(run_check_dossiers, child.parent, out, ruleset_ref, formats, workers, timeout, only=only)
         return flow_thread.submit(run, summary=False).result()[0]
 
@@ -141,12 +142,9 @@ def _kind(mode: int) -> str:
 def snapshot(path: Path) -> Snapshot | None:
     """Sizes and mtimes of every file of a dossier; None when it is gone."""
     try:
-        st = path.stat()  # a symlinked dossier is read through its link, as intake does
+        st = path.lstat()  # a link is not followed (intake refuses it, and the report says so)
     except OSError:
-        try:
-            st = path.lstat()  # a dangling link: still a dossier (it will fail, visibly)
-        except OSError:
-            return None
+        return None
     if not stat.S_ISDIR(st.st_mode):
         return (("", _kind(st.st_mode), st.st_size, st.st_mtime_ns),)
     entries: list[tuple[str, str, int, int]] = []
@@ -218,11 +216,11 @@ def _stamp() -> str:
 
 
 def say(line: str) -> None:
-    print(f"[{_stamp()}] {line}", flush=True)
+    print(f"[{_stamp()}] {terminal_safe(line)}", flush=True)
 
 
 def warn(line: str) -> None:
-    print(f"[{_stamp()}] {line}", file=sys.stderr, flush=True)
+    print(f"[{_stamp()}] {terminal_safe(line)}", file=sys.stderr, flush=True)
 
 
 class _StopFlag:
@@ -253,14 +251,25 @@ class WatchService:
         self.tracker = SettleTracker(settle)
         self.counts = Counts()
         self.stop = _StopFlag()
+        self._names: dict[str, str] = {}  # a child's key (its name shown safely) → its name on disk
 
     # -- inbox -------------------------------------------------------------------------------------
 
-    def candidate(self, name: str) -> bool:
+    def key(self, name: str) -> str:
+        """The name the registry, the reports and the terminal know a child by: shown safely (a name may
+        hold bytes that are not UTF-8, which SQLite cannot store, or control characters)."""
+        key = shown(name)
+        self._names[key] = name
+        return key
+
+    def path(self, key: str) -> Path:
+        return self.inbox / self._names.get(key, key)
+
+    def candidate(self, key: str) -> bool:
         """A direct child of the inbox that is a dossier: not junk, not our own output folder."""
-        if not name or is_junk(name):
+        if not key or is_junk(key):
             return False
-        child = self.inbox / name
+        child = self.path(key)
         return not (child == self.out or child in self.out.parents)
 
     def children(self) -> list[str]:
@@ -269,16 +278,17 @@ class WatchService:
         except OSError as exc:  # a network share gone for a moment: try again at the next rescan
             warn(f"无法读取收件箱 {self.inbox}：{exc}")
             return []
-        return [n for n in names if self.candidate(n)]
+        return [key for key in map(self.key, names) if self.candidate(key)]
 
     # -- start-up ------------------------------------------------------------------------------------
 
     def recover(self) -> list[str]:
         """Clear half-written reports; fail what vanished or kept crashing; return what to check again."""
         shutil.rmtree(self.out / STAGING, ignore_errors=True)
+        self.children()  # the names on disk of the keys the registry holds
         again: list[str] = []
         for row in self.registry.unfinished():
-            if snapshot(self.inbox / row.source) is None:
+            if snapshot(self.path(row.source)) is None:
                 self._fail(row.source, row.id, "处理失败：服务重启后，该申报材料已不在收件箱中", None)
             elif row.state == "running" and row.attempts >= MAX_ATTEMPTS:
                 reason = f"处理失败：已尝试 {row.attempts} 次，每次处理中服务都中断（崩溃或被终止），不再自动重试"
@@ -300,7 +310,7 @@ class WatchService:
         from pipeline.batch import summary_line
         from pipeline.dossier import dossier_id
 
-        path = self.inbox / name
+        path = self.path(name)
         sig = signature(snap)
         digest = registry_hash(path)
         if snapshot(path) != snap:
@@ -387,13 +397,13 @@ class WatchService:
         for name in self.children():
             if self.stop.requested:
                 break
-            snap = snapshot(self.inbox / name)
+            snap = snapshot(self.path(name))
             if snap is None or signature(snap) == self.registry.signature(name):
                 continue  # gone, or handled and untouched since
             for _ in range(3):
                 if snap is None or self.handle(name, snap):
                     break
-                snap = snapshot(self.inbox / name)  # written to while we hashed it
+                snap = snapshot(self.path(name))  # written to while we hashed it
             else:
                 warn(f"{name}：仍在写入，本次未处理（下次运行时处理）")
 
@@ -406,9 +416,9 @@ class WatchService:
         try:
             while not self.stop.requested:
                 try:  # wake at once on an event, else look again after a tick
-                    pending.add(events.get(timeout=TICK if pending else min(1.0, rescan)))
+                    pending.add(self.key(events.get(timeout=TICK if pending else min(1.0, rescan))))
                     while True:
-                        pending.add(events.get_nowait())
+                        pending.add(self.key(events.get_nowait()))
                 except queue.Empty:
                     pass
                 if time.monotonic() >= next_rescan:
@@ -427,7 +437,7 @@ class WatchService:
         """Take one look at a pending dossier; True when it needs no more looks for now."""
         if not self.candidate(name):
             return True
-        path = self.inbox / name
+        path = self.path(name)
         snap = snapshot(path)
         if snap is None:
             self.tracker.forget(name)

@@ -9,6 +9,7 @@ from typing import Any
 
 from .dossier import dossier_id
 from .intake import is_junk
+from .names import terminal_safe
 from .reports import review_count, verdict_text, write_summary
 from .ruleset import Ruleset
 from .runner import Outcome, SharedPool, run_one
@@ -34,7 +35,7 @@ def summary_line(report: dict[str, Any]) -> str:
     line = f"{report['dossier']['id']}：{verdict}（错误 {counts['error']}，提醒 {counts['warning']}）"
     if missing:
         line += "；缺少：" + "、".join(missing)
-    return line
+    return terminal_safe(line)
 
 
 def run_batch(
@@ -71,5 +72,5 @@ def run_batch(
 def outcome_line(outcome: Outcome, note: str = "") -> str:
     """The terminal line of a checked dossier (with its time), or why it could not be checked."""
     if outcome.report is None:
-        return f"{outcome.row['id']}：{outcome.row['failure']}"
-    return f"{summary_line(outcome.report)}  [{outcome.report['elapsed_seconds']:.1f} 秒{note}]"
+        return terminal_safe(f"{outcome.row['id']}：{outcome.row['failure']}")
+    return terminal_safe(f"{summary_line(outcome.report)}  [{outcome.report['elapsed_seconds']:.1f} 秒{note}]")

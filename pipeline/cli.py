@@ -5,12 +5,14 @@ from __future__ import annotations
 import argparse
 import atexit
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
 
+from .names import terminal_safe
 from .ruleset import DEFAULT_RULESET, Ruleset, RulesetError, load_ruleset
 
 # The pipeline (jieba, python-docx …) is imported inside the commands, after the extraction
@@ -65,10 +67,10 @@ def cmd_check(args: argparse.Namespace) -> int:
         out = Path(args.out) if args.out else Path("dossier-reports") / dossier_id(path.name)
         checked = check_dossier(path, ruleset, pool)
     written = write_outputs(checked, out, formats)
-    print(summary_line(checked.report))
+    print(summary_line(checked.report))  # terminal-safe, as every line printed here
     for finding in checked.report["findings"]:
         if finding["severity"] == "error":
-            print(f"  - {finding['message']}")
+            print(terminal_safe(f"  - {finding['message']}"))
     print("报告：" + "、".join(str(p) for p in written))
     return EXIT_OK if checked.report["verdict"] == "complete" else EXIT_INCOMPLETE
 
@@ -104,7 +106,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
             progress=not args.quiet,
         )
     except Exception as exc:  # Prefect itself failed (server, cluster): nothing was summarised
-        print(f"批量检查未能完成：{type(exc).__name__}: {exc}", file=sys.stderr)
+        print(terminal_safe(f"批量检查未能完成：{type(exc).__name__}: {exc}"), file=sys.stderr)
         return EXIT_INCOMPLETE
     print(f"汇总：{out / 'summary.json'}、{out / 'summary.xlsx'}")
     return EXIT_OK if all(row["verdict"] != "failed" for row in rows) else EXIT_INCOMPLETE
@@ -210,17 +212,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args))
     except UsageError as exc:
-        print(f"错误：{exc}", file=sys.stderr)
+        print(terminal_safe(f"错误：{exc}"), file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("已中断", file=sys.stderr)
         return 130
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt  # main() says 已中断 and returns 130; exit handlers then clean up
+
+
 def run() -> None:
     """The console script: `main()`, then a quick exit. Tearing the interpreter down module by module
     (spaCy, Prefect …) takes another 0.4–1.5 s after the reports are written; the exit handlers still
-    run first (worker processes, the temporary Prefect server, logging). Tests call `main()`."""
+    run first (worker processes, the temporary Prefect server, logging, the scratch folder). SIGTERM ends
+    the command as Ctrl-C does, through those handlers (the watch service sets its own). Tests call `main()`."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         code = main()
         sys.stdout.flush()

@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 from .checks import SEVERITY
+from .names import xml_safe
 
 __all__ = [
     "FORMATS",
@@ -45,12 +46,13 @@ ItemState = Literal["present", "missing", "defective", "absent_optional"]
 
 VERDICT_TEXT: dict[str, str] = {"complete": "材料齐全", "incomplete": "材料不齐全，需补正"}
 SUMMARY_VERDICT_TEXT: dict[str, str] = {"complete": "齐全", "incomplete": "不齐全", "failed": "处理失败"}
-REVIEW_CODE = "LOW_CONFIDENCE"  # a doubt the tool states instead of guessing (CONTRACT.md)
+# Doubts the tool states instead of guessing (CONTRACT.md): an uncertain reading, and pages not read at all.
+REVIEW_CODES = ("LOW_CONFIDENCE", "LIMIT_REACHED")
 
 
 def review_count(report: Mapping[str, Any]) -> int:
-    """How many LOW_CONFIDENCE warnings ask a person to look (CONTRACT.md: 请人工核对)."""
-    return sum(1 for f in _findings(report) if f.get("code") == REVIEW_CODE)
+    """How many warnings ask a person to look (CONTRACT.md: 请人工核对)."""
+    return sum(1 for f in _findings(report) if f.get("code") in REVIEW_CODES)
 
 
 def verdict_text(verdict: str, reviews: int, short: bool = False) -> str:
@@ -1025,6 +1027,19 @@ def _json_text(data: Any) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
+def printable(data: Any) -> Any:
+    """DATA with every string fit for every format: characters XML (Word, Excel) cannot hold and bytes no
+    UTF-8 writer accepts, which a hostile file's text or name can carry, shown as escapes. Applied once,
+    before any format is written, so that all formats say the same thing."""
+    if isinstance(data, str):
+        return xml_safe(data)
+    if isinstance(data, dict):
+        return {printable(k): printable(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [printable(v) for v in data]
+    return data
+
+
 def write_reports(report: dict[str, Any], out_dir: Path, formats: Sequence[str]) -> list[Path]:
     """Write `report.<fmt>` into out_dir for each requested format; return the paths written.
 
@@ -1032,6 +1047,7 @@ def write_reports(report: dict[str, Any], out_dir: Path, formats: Sequence[str])
     validated before anything is written: an unknown one raises ValueError and writes nothing.
     """
     wanted = _normalise_formats(formats)
+    report = printable(report)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -1139,6 +1155,7 @@ def write_summary(
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    rows = printable(rows)
     json_path = out_dir / "summary.json"
     data = {"schema": SUMMARY_SCHEMA, "generated_at": stamp, "dossiers": rows}
     text = _json_text(data)

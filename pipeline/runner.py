@@ -26,6 +26,7 @@ from extractors.sandbox import ExtractionPool
 
 from .dossier import check_dossier, segmenter_for, write_outputs
 from .intake import NotADossier, is_junk
+from .names import shown
 from .reports import failed_row, summary_row, write_reports
 from .ruleset import Ruleset, load_ruleset
 
@@ -53,6 +54,9 @@ def content_hash(path: Path) -> str:
     target's name (intake does not follow them). Raises OSError when the dossier cannot be read.
     """
     digest = hashlib.sha256()
+    if path.is_symlink():  # never followed (intake refuses it): its target's name is its content
+        digest.update(b"link\0" + os.readlink(path).encode("utf-8", "surrogateescape"))
+        return digest.hexdigest()
     if not path.is_dir():
         if not path.is_file():  # a named pipe would block the read, a device never end
             raise OSError(f"不是普通文件或文件夹：{path}")
@@ -75,7 +79,10 @@ def content_hash(path: Path) -> str:
             digest.update(b"L%d:%s%d:%s" % (len(name), name, len(target), target))
         elif entry.is_file():
             digest.update(b"F%d:%s%d:" % (len(name), name, entry.stat().st_size))
-            _feed(digest, entry)
+            try:
+                _feed(digest, entry)
+            except OSError:  # unreadable (permissions): intake reports it; its name and size still count
+                digest.update(b"unreadable")
     return digest.hexdigest()
 
 
@@ -186,16 +193,18 @@ class Outcome:
 
 
 def failure_reason(exc: BaseException) -> str:
-    """Why a dossier could not be checked, for the clerk."""
+    """Why a dossier could not be checked, for the clerk (names in it shown safely)."""
     if isinstance(exc, NotADossier):
-        return f"处理失败：{exc}"
-    if isinstance(exc, FileNotFoundError):
-        return f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
-    if isinstance(exc, PermissionError):
-        return f"处理失败：没有读取权限：{exc.filename}"
-    if isinstance(exc, TimeoutError):
-        return f"处理失败：超过 {DOSSIER_TIMEOUT:g} 秒仍未完成"
-    return f"处理失败：{type(exc).__name__}: {exc}"
+        reason = f"处理失败：{exc}"
+    elif isinstance(exc, FileNotFoundError):
+        reason = f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
+    elif isinstance(exc, PermissionError):
+        reason = f"处理失败：没有读取权限：{exc.filename}"
+    elif isinstance(exc, TimeoutError):
+        reason = f"处理失败：超过 {DOSSIER_TIMEOUT:g} 秒仍未完成"
+    else:
+        reason = f"处理失败：{type(exc).__name__}: {exc}"
+    return shown(reason)
 
 
 def write_files(outcome: Outcome, out_dir: Path, formats: Sequence[str]) -> None:
@@ -222,7 +231,7 @@ def run_one(
         error = traceback.format_exc()
         (out / ident).mkdir(parents=True, exist_ok=True)
         (out / ident / "error.txt").write_text(error, encoding="utf-8")
-        return Outcome(failed_row(ident, child.name, failure_reason(exc)), error=error)
+        return Outcome(failed_row(ident, shown(child.name), failure_reason(exc)), error=error)
     write_outputs(checked, out / ident, formats)
     crops = {str(i.seal["crop"]): i.seal_crop for i in checked.items if i.seal_crop and i.seal}
     return Outcome(summary_row(checked.report, ident), checked.report, crops)

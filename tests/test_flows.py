@@ -115,20 +115,20 @@ def test_flow_reports_summaries_cache_and_failures(
         assert (second / ident / "report.html").is_file()
     assert (second / "01-临朐县铝型材加工" / "seal-authenticity_declaration.png").is_file()
 
-    # Through the command line, in another process: a dossier that cannot be read (a dangling link)
-    # gets a failed row and error.txt, the others still get their reports (from the cache), exit 1.
+    # Through the command line, in another process: a child that is a link (here a dangling one) is not
+    # followed; it gets a report saying so, the others still get theirs (from the cache).
     (inbox / "损坏的快捷方式").symlink_to(tmp_path / "no-such-dossier")
     third = tmp_path / "third"
     result = _batch(prefect_env, str(inbox), "--out", str(third), "--workers", "1")
-    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
     by_id = {r["id"]: r for r in _summary(third)}
-    assert by_id["损坏的快捷方式"]["verdict"] == "failed"
-    assert "找不到文件" in by_id["损坏的快捷方式"]["failure"]
-    assert "FileNotFoundError" in (third / "损坏的快捷方式" / "error.txt").read_text(encoding="utf-8")
+    assert by_id["损坏的快捷方式"]["verdict"] == "incomplete"
+    link = json.loads((third / "损坏的快捷方式" / "report.json").read_text(encoding="utf-8"))
+    assert link["dossier"]["files"] == []
+    assert any("符号链接" in f["message"] for f in link["findings"] if f["code"] == "ARCHIVE_ENTRY_SKIPPED")
     for ident in ids:
         assert by_id[ident]["verdict"] == truth[ident]["verdict"]
         assert (third / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
-    assert "找不到文件" in result.stdout
 
 
 def test_batch_on_a_dask_cluster(prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any]) -> None:

@@ -420,28 +420,31 @@ def test_duplicates_redrops_and_changes(spaces: tuple[Path, Path, list[Service]]
     assert len(files) == 7 and "内容有变化，已重新检查" in service.stdout()
 
 
-def test_unreadable_dossiers_fail_visibly_and_the_service_goes_on(spaces: tuple[Path, Path, list[Service]]) -> None:
+def test_links_and_pipes_get_reports_that_say_so_and_the_service_goes_on(
+    spaces: tuple[Path, Path, list[Service]],
+) -> None:
     inbox, out, started = spaces
     (inbox / "断链.pdf").symlink_to(inbox.parent / "在已断开的网络盘上.pdf")  # a shortcut to nowhere
     os.mkfifo(inbox / "管道.pdf")  # opening it would block the reader for good
     shutil.copy(DOCX, inbox / DOCX.name)
     started.append(service := Service(inbox, out, "--polling"))  # as on a network share
     wait_for(lambda: done(out, DOCX.name), 30, "the good dossier", service)
-    wait_for(lambda: (out / FAILED / "管道.pdf" / "reason.txt").exists(), 30, "the FIFO to fail", service)
-    wait_for(lambda: (out / FAILED / "断链.pdf" / "reason.txt").exists(), 30, "the dangling link to fail", service)
-    assert "找不到文件" in (out / FAILED / "断链.pdf" / "reason.txt").read_text(encoding="utf-8")
-    assert "命名管道" in (out / FAILED / "管道.pdf" / "reason.txt").read_text(encoding="utf-8")
-    assert "处理失败" in service.stderr()
+    wait_for(lambda: done(out, "管道.pdf"), 30, "the FIFO's report", service)
+    wait_for(lambda: done(out, "断链.pdf"), 30, "the dangling link's report", service)
+    messages = {
+        name: json.dumps(report_of(out, name)["findings"], ensure_ascii=False) for name in ("管道.pdf", "断链.pdf")
+    }
+    assert "命名管道" in messages["管道.pdf"] and "符号链接" in messages["断链.pdf"]
+    assert report_of(out, "断链.pdf")["dossier"]["files"] == []
 
-    # The link is replaced by the real file: checked, and no longer listed as failed.
+    # The link is replaced by the real file: checked again, its report now the file's.
     (inbox / "断链.pdf").unlink()
     shutil.copy(PDF, inbox / "断链.pdf")
-    wait_for(lambda: done(out, "断链.pdf"), 30, "the repaired dossier", service)
+    wait_for(lambda: report_of(out, "断链.pdf")["dossier"]["files"], 30, "the repaired dossier", service)
     assert service.stop() == 0
-    assert not (out / FAILED / "断链.pdf").exists()
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     verdicts = {r["id"]: r["verdict"] for r in summary["dossiers"]}
-    assert verdicts["管道.pdf"] == "failed" and verdicts["断链.pdf"] != "failed" and len(verdicts) == 3
+    assert "failed" not in verdicts.values() and len(verdicts) == 3
 
 
 def test_kill_9_mid_run_loses_nothing_and_reports_nothing_twice(spaces: tuple[Path, Path, list[Service]]) -> None:
