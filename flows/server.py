@@ -47,6 +47,8 @@ def quiet_prefect() -> None:
     # The temporary server is stopped while it may still be recording the last events, and says so
     # with a traceback; nothing a clerk can act on (a server PREFECT_API_URL names is not affected).
     os.environ.setdefault("PREFECT_SERVER_LOGGING_LEVEL", "CRITICAL")
+    # Prefect's own home (profiles, its local storage): in the product's cache, not in ~/.prefect.
+    os.environ.setdefault("PREFECT_HOME", str(prefect_home()))
     # The cached reports (the flow's task results): ours, so that pruning them touches nothing else.
     os.environ.setdefault("PREFECT_RESULTS_LOCAL_STORAGE_PATH", str(prefect_home() / "results"))
 

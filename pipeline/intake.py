@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import stat
+import struct
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -142,7 +143,11 @@ def _unique(rel: str, taken: set[str]) -> str:
 def _unpack(archive_path: Path, rel_prefix: str, dest: Path, intake: Intake, budget: _Budget, depth: int) -> None:
     label = rel_prefix or shown(archive_path.name)
     try:
-        archive = zipfile.ZipFile(archive_path)
+        try:
+            archive = zipfile.ZipFile(archive_path)
+        except UnicodeDecodeError:
+            # Names flagged UTF-8 that are not (GBK written by some Chinese tools): read them unflagged.
+            archive = zipfile.ZipFile(_utf8_flags_cleared(archive_path, dest / "names.zip"))
     except PermissionError:
         intake.problems.append(IntakeProblem(label, "unreadable", "无法读取（权限不足）"))
         return
@@ -205,6 +210,38 @@ def _unpack(archive_path: Path, rel_prefix: str, dest: Path, intake: Intake, bud
                 )
                 continue
             intake.files.append(FileJob(target, where, sha256_of(target), target.stat().st_size, budget.limits))
+
+
+def _utf8_flags_cleared(path: Path, copy: Path) -> Path:
+    """A copy of the zip at PATH whose members do not claim UTF-8 names (the flag cleared in the central
+    directory and in each local header), so that their names are decoded as unflagged ones are."""
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, copy)
+    with copy.open("r+b") as handle:
+        size = handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, size - 65_557))
+        tail = handle.read()
+        end = tail.rfind(b"PK\x05\x06")
+        if end < 0 or len(tail) < end + 22:
+            raise zipfile.BadZipFile("no end of central directory")
+        count, _, offset = struct.unpack("<HII", tail[end + 10 : end + 20])
+        position = offset
+        for _ in range(count):
+            handle.seek(position)
+            entry = handle.read(46)
+            if len(entry) < 46 or entry[:4] != b"PK\x01\x02":
+                raise zipfile.BadZipFile("broken central directory")
+            (flags,) = struct.unpack("<H", entry[8:10])
+            name_len, extra_len, comment_len = struct.unpack("<HHH", entry[28:34])
+            (local,) = struct.unpack("<I", entry[42:46])
+            handle.seek(position + 8)
+            handle.write(struct.pack("<H", flags & ~_UTF8_FLAG))
+            handle.seek(local + 6)
+            (local_flags,) = struct.unpack("<H", handle.read(2))
+            handle.seek(local + 6)
+            handle.write(struct.pack("<H", local_flags & ~_UTF8_FLAG))
+            position += 46 + name_len + extra_len + comment_len
+    return copy
 
 
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, budget: _Budget) -> None:

@@ -1,4 +1,5 @@
-"""`make robustness`: `dossier batch` over hostile corpora, each file its own dossier.
+"""`make robustness`: `dossier batch` over hostile corpora, each file its own dossier; then over a
+generated set of dossiers built to hurt (scripts/hostile.py), measured by scripts/hostile_run.py.
 
 Every file must get a report.json; no traceback, no hang. Prints how many files were read,
 unreadable (by reason) and timed out, and the slowest ten. Memory is bounded by the extraction
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -67,14 +69,34 @@ def run_folder(folder: Path, out: Path, workers: int) -> bool:
     return ok
 
 
+def run_hostile(out: Path, scale: str, workers: int, mem_budget: int) -> bool:
+    """The generated hostile dossiers: a report each, no traceback, no read outside, no write outside, no
+    network, memory and time within budget (strace watches where it is installed)."""
+    generated = out / f"hostile-{scale}"
+    subprocess.run(
+        [sys.executable, "-m", "scripts.hostile", "--out", str(generated), "--scale", scale, "--quiet"], check=True
+    )
+    command = [sys.executable, "-m", "scripts.hostile_run", "--inbox", str(generated), "--out", str(out / "hostile")]
+    command += ["--workers", str(workers), "--mem-budget", str(mem_budget)]
+    if shutil.which("strace") is None:
+        print("(strace not installed: file and network access not traced; apt-get install strace)")
+        command.append("--no-strace")
+    print(f"\n== hostile dossiers ({scale})", flush=True)
+    return subprocess.run(command).returncode == 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--corpus", type=Path, default=Path("../shared/corpus"))
     parser.add_argument("--out", type=Path, default=Path("out/robustness"))
     parser.add_argument("--folders", default="pdfjs,poi")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--hostile", choices=("small", "large", "none"), default="large")
+    parser.add_argument("--mem-budget", type=int, default=2048, help="MB, the whole process tree's peak")
     args = parser.parse_args()
     ok = True
+    if args.hostile != "none":
+        ok = run_hostile(args.out, args.hostile, args.workers, args.mem_budget)
     for name in args.folders.split(","):
         folder = args.corpus / name
         if not folder.is_dir():

@@ -8,10 +8,8 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ from pipeline.model import Block, Document
 from pipeline.names import shown, terminal_safe, xml_safe
 from pipeline.reports import FORMATS
 from pipeline.ruleset import Ruleset
+from tests.listener import Listener
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -298,42 +297,20 @@ def test_names_are_shown_safely() -> None:
 # -- isolation ---------------------------------------------------------------------------------------
 
 
-class _Listener:
-    """A local TCP port that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        self._stop = False
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self) -> None:
-        while not self._stop:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                continue
-            self.connections += 1
-            conn.close()
-
-    def close(self) -> None:
-        self._stop = True
-        self._thread.join()
-        self.sock.close()
-
-
 def test_reading_processes_have_no_network(pool: ExtractionPool) -> None:
     """The workers live in a network namespace of their own: nothing they run reaches any address."""
     pool.run_all([])
     pool._start(pool.size)
     own = os.readlink("/proc/self/ns/net")
-    assert all(os.readlink(f"/proc/{w.process.pid}/ns/net") != own for w in pool._workers)
-    listener = _Listener()
+
+    def isolated() -> bool:
+        return all(os.readlink(f"/proc/{w.process.pid}/ns/net") != own for w in pool._workers)
+
+    deadline = time.monotonic() + 20  # a worker moves into its namespace first thing once it runs
+    while not isolated() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert isolated()
+    listener = Listener()
     try:
         code = (
             "import socket, sys\n"

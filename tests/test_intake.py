@@ -155,3 +155,22 @@ def test_a_named_pipe_is_refused_at_once_not_read(tmp_path: Path) -> None:
     assert "命名管道" in failure_reason(NotADossier("不是普通文件或文件夹（命名管道、设备等），无法读取"))
     with pytest.raises(OSError):
         content_hash(fifo)  # the flow's cache key: no key, rather than a hang
+
+
+class _FlaggedGbkInfo(zipfile.ZipInfo):
+    """GBK names with the UTF-8 flag set anyway, as some Chinese zip tools write them."""
+
+    def _encodeFilenameFlags(self) -> tuple[bytes, int]:
+        return self.filename.encode("gbk"), self.flag_bits | 0x800
+
+
+def test_gbk_names_flagged_utf8_are_still_unpacked(tmp_path: Path) -> None:
+    archive = tmp_path / "标错的.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        for name in ("申请表.txt", "简介.txt"):
+            out.writestr(_FlaggedGbkInfo(name), name.encode("utf-8"))
+    with pytest.raises(UnicodeDecodeError):
+        zipfile.ZipFile(archive)  # zipfile alone cannot open it
+    with open_dossier(archive) as intake:
+        assert sorted(f.rel for f in intake.files) == ["申请表.txt", "简介.txt"]
+        assert intake.problems == []

@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ import pytest
 from docx import Document as WordDocument
 
 from extractors import detect_format, legacy
+from tests.listener import Listener
 
 ROOT = Path(__file__).resolve().parent.parent
 CANARY = "CANARY-7f3e91-机密"
@@ -41,27 +41,6 @@ from extractors import legacy
 out["mode"] = legacy._isolation()
 print(json.dumps(out, ensure_ascii=False))
 """
-
-
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every connection made to it."""
-
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(8)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
 
 
 def _rtf(canary: Path, port: int) -> str:
