@@ -247,7 +247,7 @@ def intake_findings(problems: list[IntakeProblem]) -> list[Finding]:
     findings: list[Finding] = []
     for problem in problems:
         where = Location(problem.rel, None)
-        if problem.kind in ("unsafe_path", "symlink"):
+        if problem.kind in ("unsafe_path", "symlink", "special"):
             findings.append(finding("ARCHIVE_ENTRY_SKIPPED", f"{problem.rel}：{problem.reason}", location=where))
         else:
             findings.append(finding("FILE_UNREADABLE", f"{problem.rel} 无法读取：{problem.reason}", location=where))

@@ -7,6 +7,7 @@ folder (zip-slip), and unpacking stops past a cap on total size and member count
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import os
 import re
@@ -286,10 +287,18 @@ def _add_file(path: Path, rel: str, intake: Intake, budget: _Budget) -> None:
     intake.files.append(FileJob(path, rel, digest, size, budget.limits))
 
 
+_OS_REASONS = {
+    errno.EACCES: "权限不足",
+    errno.EPERM: "权限不足",
+    errno.ENAMETOOLONG: "路径过长",
+    errno.ENOENT: "文件已不存在",
+    errno.ELOOP: "符号链接循环",
+    errno.EIO: "磁盘读取错误",
+}
+
+
 def _os_reason(exc: OSError) -> str:
-    if isinstance(exc, PermissionError):
-        return "无法读取（权限不足）"
-    return f"无法读取（{exc.strerror or type(exc).__name__}）"
+    return f"无法读取（{_OS_REASONS.get(exc.errno or 0) or exc.strerror or type(exc).__name__}）"
 
 
 def _walk_folder(root: Path, intake: Intake, unpack_dir: Path, budget: _Budget) -> None:
@@ -303,9 +312,15 @@ def _walk_folder(root: Path, intake: Intake, unpack_dir: Path, budget: _Budget) 
         dirnames.sort()
         base = Path(folder)
         for name in list(dirnames):
-            if (base / name).is_symlink():  # os.walk lists it but does not enter: say so
+            rel = shown((base / name).relative_to(root).as_posix())
+            try:
+                linked = stat.S_ISLNK((base / name).lstat().st_mode)
+            except OSError as exc:  # a path past the system's limit (4096 bytes)
                 dirnames.remove(name)
-                rel = shown((base / name).relative_to(root).as_posix())
+                intake.problems.append(IntakeProblem(rel, "unreadable", "文件夹" + _os_reason(exc)))
+                continue
+            if linked:  # os.walk lists it but does not enter: say so
+                dirnames.remove(name)
                 intake.problems.append(IntakeProblem(rel, "symlink", "指向其他文件夹的符号链接已忽略"))
         for name in sorted(filenames):
             path = base / name

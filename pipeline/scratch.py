@@ -1,17 +1,17 @@
 """One private scratch folder per process that checks dossiers; nothing of ours is left in /tmp.
 
-Unpacked archives, LibreOffice conversions and the workers' temporary files all go under
-`/tmp/dossier-run-<pid>-…` (the process sets TMPDIR to it, so worker processes and the programs they
-start inherit it). The folder goes when the process exits (also on SIGTERM, which the CLI turns into a
-normal exit); a process killed outright leaves it behind, and the next run removes it: each folder
-holds a lock for as long as its process (or any of its children) lives, so a folder whose lock can be
-taken belongs to nobody.
+Unpacked archives, LibreOffice conversions and every temporary file of the process and its workers go
+under `$TMPDIR/dossier-run-<pid>-…` (the process sets TMPDIR to it, so worker processes and the programs
+they start inherit it). The folder goes when the process exits (also on SIGTERM, which the CLI turns into a
+normal exit); a process killed outright leaves it behind, and the next run removes it: each folder holds a
+lock for as long as its process lives, so a folder whose lock can be taken belongs to nobody.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import multiprocessing.process
 import os
 import shutil
 import tempfile
@@ -21,29 +21,42 @@ from pathlib import Path
 
 PREFIX = "dossier-run-"
 _LOCK = ".lock"
+# multiprocessing makes its sockets in the temporary folder, and a socket's path holds at most 107 bytes.
+MAX_ROOT = 107 - len("/pymp-12345678/listener-12345678")
 
 _root: Path | None = None
 _owner = 0
-_lock_fd: int | None = None
+_locks: list[int] = []  # held open for the process's life
 
 
 def scratch_root() -> Path:
     """This process's scratch folder, made (and made TMPDIR) on first use."""
-    global _root, _owner, _lock_fd
+    global _root, _owner
     if _root is not None and _owner == os.getpid():
         return _root
     base = Path(tempfile.gettempdir())
+    _root, _owner = _locked_folder(base), os.getpid()
+    # Children started from here (worker processes, LibreOffice) inherit it; this process's own temporary
+    # files go there too.
+    os.environ["TMPDIR"] = str(_root)
+    tempfile.tempdir = str(_root)
+    if len(os.fsencode(_root)) > MAX_ROOT:  # too long for multiprocessing's sockets: a short folder for them
+        config = multiprocessing.process.current_process()._config  # where multiprocessing looks first
+        if config.get("tempdir") is None:
+            config["tempdir"] = str(_locked_folder(Path("/tmp")))
+    return _root
+
+
+def _locked_folder(base: Path) -> Path:
+    """A new scratch folder in BASE, locked while this process lives and removed when it exits."""
     sweep(base)
-    root = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
-    fd = os.open(root / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
+    fd = os.open(folder / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    _root, _owner, _lock_fd = root, os.getpid(), fd
-    # Children started from here (worker processes, LibreOffice) inherit it.
-    os.environ["TMPDIR"] = str(root)
-    tempfile.tempdir = str(root)
+    _locks.append(fd)
     # After multiprocessing's own exit work, which removes its folder (made inside this one) at priority -100.
-    Finalize(None, _remove, args=(root, os.getpid()), exitpriority=-101)
-    return root
+    Finalize(None, _remove, args=(folder, os.getpid()), exitpriority=-101)
+    return folder
 
 
 def _remove(root: Path, owner: int) -> None:

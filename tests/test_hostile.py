@@ -8,8 +8,10 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from collections.abc import Iterator
@@ -152,6 +154,26 @@ def test_links_pipes_and_odd_folders_are_named_not_followed(
     assert "符号链接" in messages["链接文件夹"] and "符号链接" in messages["链接.txt"]
     assert "符号链接" in messages["断链.txt"]
     assert "不应被读取" not in json.dumps(report, ensure_ascii=False)
+
+
+def test_a_folder_deeper_than_the_system_path_limit(tmp_path: Path, ruleset: Ruleset, pool: ExtractionPool) -> None:
+    root = tmp_path / "深"
+    root.mkdir()
+    (root / "简介.docx").write_bytes(_docx(INTRO))
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        for _ in range(30):  # 30 × 200 bytes: past PATH_MAX (4096), made relative to each parent
+            os.mkdir("层" * 66, dir_fd=fd)
+            inner = os.open("层" * 66, os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+        with open(os.open("底.txt", os.O_WRONLY | os.O_CREAT, 0o644, dir_fd=fd), "w", encoding="utf-8") as out:
+            out.write("正文")
+    finally:
+        os.close(fd)
+    report = _check(root, ruleset, pool, tmp_path / "out")
+    assert _files(report)["简介.docx"]["error"] is None
+    assert any("路径过长" in f["message"] for f in report["findings"] if f["code"] == "FILE_UNREADABLE")
 
 
 def test_a_dossier_that_is_a_link_is_refused(tmp_path: Path, ruleset: Ruleset, pool: ExtractionPool) -> None:
@@ -356,8 +378,26 @@ def _leftovers(base: Path) -> list[str]:
 
 def test_nothing_is_left_in_tmp_after_a_check_or_a_sigterm(tmp_path: Path) -> None:
     """The scratch folder goes with the command, also on SIGTERM; a killed command's goes at the next run."""
-    base = tmp_path / "tmp"
+    base = Path(tempfile.mkdtemp(prefix="t", dir="/tmp"))  # short: the process's sockets go there too
+    try:
+        _nothing_left(tmp_path, base)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def test_a_long_temporary_folder_path(tmp_path: Path) -> None:
+    """TMPDIR too long for a socket under the scratch folder: the check still runs and cleans up."""
+    base = tmp_path / ("长" * 30)
     base.mkdir()
+    dossier = tmp_path / "简介.docx"
+    dossier.write_bytes(_docx(INTRO))
+    command = [str(Path(PYTHON).with_name("dossier")), "check", str(dossier), "--out", str(tmp_path / "out")]
+    run = subprocess.run(command, env={**os.environ, "TMPDIR": str(base)}, capture_output=True, text=True, timeout=300)
+    assert run.returncode in (0, 1), run.stderr
+    assert "Traceback" not in run.stderr and _leftovers(base) == []
+
+
+def _nothing_left(tmp_path: Path, base: Path) -> None:
     dossier = tmp_path / "材料.zip"
     with zipfile.ZipFile(dossier, "w") as archive:
         archive.writestr("简介.docx", _docx(INTRO))
