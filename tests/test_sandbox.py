@@ -20,9 +20,12 @@ def test_a_hanging_file_times_out_and_the_next_file_is_still_read(tmp_path: Path
     good = tmp_path / "说明.txt"
     good.write_text("特色产业集群发展情况简介\n正文", encoding="utf-8")
     with ExtractionPool(workers=1, timeout=1.5) as pool:
+        pool._start(1)
+        first = pool._workers[0].tmp  # the worker's own temporary folder
         started = time.monotonic()
         hung, read = pool.run_all([_job(fifo), _job(good)])
         elapsed = time.monotonic() - started
+        assert not first.exists()  # killed for its time limit: its temporary files went with it
     assert hung.error_kind == "timeout" and "1.5 秒" in (hung.error or "")
     assert read.error is None and read.text.startswith("特色产业集群")
     assert elapsed < 30
