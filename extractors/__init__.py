@@ -22,6 +22,7 @@ from .errors import Unreadable, Unsupported
 Reader = Callable[[Path, Document], Document]
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_WORD2_MAGIC = (b"\xdb\xa5", b"\x9b\xa5")
 _IMAGE_MAGIC = (
     (b"\xff\xd8\xff", "jpg"),
     (b"\x89PNG\r\n\x1a\n", "png"),
@@ -61,7 +62,7 @@ def detect_format(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError):
+        except Exception:  # a broken or hostile directory (names zipfile cannot decode, …)
             return ext or "zip"
         if "word/document.xml" in names:
             return "docx"
@@ -77,6 +78,8 @@ def detect_format(path: Path) -> str:
         return ext if ext in ("doc", "wps", "xls", "ppt", "et", "dps") else "doc"
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if head.startswith(_WORD2_MAGIC) and ext in ("doc", "wps"):
+        return ext  # Word for Windows 1.x/2.0, before OLE: still Word, LibreOffice reads it
     for magic, kind in _IMAGE_MAGIC:
         if head.startswith(magic):
             return kind

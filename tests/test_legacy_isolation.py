@@ -231,6 +231,7 @@ def test_sandbox_sees_no_host_file_and_no_network(tmp_path: Path) -> None:
     ("data", "kind"),
     [
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(504), "doc"),
+        (b"\xdb\xa5-\x001@\t\x04" + bytes(100), "doc"),  # Word for Windows 2.0
         (b"{\\rtf1\\ansi hello}", "rtf"),
         (b"<!DOCTYPE html><html><body>x</body></html>", "html"),
         (b"\xef\xbb\xbf<html xmlns:o='urn:schemas-microsoft-com:office:office'>", "html"),
@@ -241,7 +242,7 @@ def test_sandbox_sees_no_host_file_and_no_network(tmp_path: Path) -> None:
         (b"\x00\x01\x02garbage\xff", "unknown"),
     ],
 )
-def test_only_ole_or_rtf_bytes_named_doc_go_to_libreoffice(tmp_path: Path, data: bytes, kind: str) -> None:
+def test_only_word_or_rtf_bytes_named_doc_go_to_libreoffice(tmp_path: Path, data: bytes, kind: str) -> None:
     for ext in ("doc", "wps"):
         path = tmp_path / f"x.{ext}"
         path.write_bytes(data)
