@@ -12,7 +12,7 @@ from typing import Any
 
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 
-from .checks import file_findings, intake_findings, judge_item
+from .checks import file_findings, finding, intake_findings, judge_item
 from .evidence import Evidence, inventory, summarize
 from .figures import conditions, cross_check, missing_fields
 from .form import FormField, attested_places, form_fields, read_form
@@ -251,6 +251,14 @@ def check_dossier(
         return judge_dossier(read_dossier(path, pool, ruleset, dossier_name), ruleset)
     with ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT) as own:
         read = read_dossier(path, own, ruleset, dossier_name)
+    return judge_dossier(read, ruleset)
+
+
+def failure_report(path: Path, name: str, reason: str, ruleset: Ruleset) -> Checked:
+    """The report of a dossier that could not be checked: nothing read, every item missing, and one
+    FILE_UNREADABLE that says why, so that a person looks."""
+    found = finding("FILE_UNREADABLE", f"{reason}；请人工核对", location=Location(shown(name), None))
+    read = ReadDossier(path, shown(name), [], {}, [], [found], Analysis([], []), 0.0)
     return judge_dossier(read, ruleset)
 
 

@@ -12,6 +12,7 @@ files are read in the pool). The pool is not thread-safe, so `SharedPool` lets o
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import threading
@@ -24,7 +25,7 @@ from typing import Any
 
 from extractors.sandbox import ExtractionPool
 
-from .dossier import check_dossier, segmenter_for, write_outputs
+from .dossier import check_dossier, failure_report, segmenter_for, write_outputs
 from .intake import NotADossier, is_junk
 from .names import shown
 from .reports import failed_row, summary_row, write_reports
@@ -221,17 +222,21 @@ def write_files(outcome: Outcome, out_dir: Path, formats: Sequence[str]) -> None
 def run_one(
     child: Path, ident: str, out: Path, ruleset: Ruleset, pool: ExtractionPool, formats: Sequence[str]
 ) -> Outcome:
-    """Check one dossier into out/<ident>/report.*. Never raises for a bad dossier: its row says `failed`
-    and out/<ident>/error.txt says why. Raises only OSError while writing the reports (a full disk, a
-    share gone away: worth another try)."""
+    """Check one dossier into out/<ident>/report.*. Never raises for a bad dossier: its row says `failed`,
+    out/<ident>/error.txt says why for the maintainer and its reports say so for the clerk. Raises only
+    OSError while writing the reports (a full disk, a share gone away: worth another try)."""
     try:
         checked = check_dossier(child, ruleset, pool, child.name)
         checked.report["dossier"]["id"] = ident
     except Exception as exc:  # a bad dossier must not stop the batch
-        error = traceback.format_exc()
+        error, reason = traceback.format_exc(), failure_reason(exc)
         (out / ident).mkdir(parents=True, exist_ok=True)
         (out / ident / "error.txt").write_text(error, encoding="utf-8")
-        return Outcome(failed_row(ident, shown(child.name), failure_reason(exc)), error=error)
+        with contextlib.suppress(Exception):  # the row and error.txt say it already
+            failed = failure_report(child, child.name, reason, ruleset)
+            failed.report["dossier"]["id"] = ident
+            write_outputs(failed, out / ident, formats)
+        return Outcome(failed_row(ident, shown(child.name), reason), error=error)
     write_outputs(checked, out / ident, formats)
     crops = {str(i.seal["crop"]): i.seal_crop for i in checked.items if i.seal_crop and i.seal}
     return Outcome(summary_row(checked.report, ident), checked.report, crops)

@@ -428,3 +428,26 @@ def _nothing_left(tmp_path: Path, base: Path) -> None:
     assert _leftovers(base) != []  # a killed process cleans nothing …
     run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert _leftovers(base) == []  # … the next run does
+
+
+def test_a_dossier_the_pipeline_fails_on_still_gets_a_report(
+    tmp_path: Path, ruleset: Ruleset, pool: ExtractionPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug met on one dossier (here: splitting raises): the batch goes on, the row says failed, and the
+    dossier's report says it could not be checked."""
+    import pipeline.dossier
+    from pipeline.runner import run_one
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("splitting failed")
+
+    monkeypatch.setattr(pipeline.dossier, "split_sections", broken)
+    dossier = tmp_path / "材料.docx"
+    dossier.write_bytes(_docx(INTRO))
+    outcome = run_one(dossier, "材料", tmp_path / "out", ruleset, pool, ["json", "html"])
+    assert outcome.row["verdict"] == "failed" and "RuntimeError" in outcome.row["failure"]
+    report = json.loads((tmp_path / "out" / "材料" / "report.json").read_text(encoding="utf-8"))
+    assert report["verdict"] == "incomplete" and report["dossier"]["id"] == "材料"
+    [unread] = [f for f in report["findings"] if f["code"] == "FILE_UNREADABLE"]
+    assert "处理失败" in unread["message"] and "请人工核对" in unread["message"]
+    assert "Traceback" in (tmp_path / "out" / "材料" / "error.txt").read_text(encoding="utf-8")
