@@ -26,7 +26,7 @@ class Limits:
     unpacked_mb: int = 2048  # bytes unpacked from a dossier's archives
     archive_members: int = 5000  # files unpacked from a dossier's archives
     archive_depth: int = 2  # a zip inside a zip inside the dossier is unpacked; deeper is not
-    worker_memory_mb: int = 4096  # address space of one reading process
+    worker_memory_mb: int = 2048  # address space of one reading process (OCR runs in 1.5 GB)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
