@@ -355,7 +355,7 @@ class WatchService:
             line += "（已重新检查）"
         if decision.duplicate_of:
             line += f"（与「{decision.duplicate_of}」内容相同）"
-        if (checked := _checked_at(report)) and checked < began:  # served from the flow's cache
+        if (checked := checked_at(report)) and checked < began:  # served from the flow's cache
             line += f"（与 {checked:%Y-%m-%d %H:%M} 检查过的内容相同，沿用该次结果）"
         say(f"{line}  [{time.perf_counter() - started:.1f} 秒]")
         self.write_summary()
@@ -458,9 +458,10 @@ class WatchService:
             return True
 
 
-def _checked_at(report: dict[str, Any]) -> dt.datetime | None:
+def checked_at(report: dict[str, Any]) -> dt.datetime | None:
+    """When the report's check ran (CONTRACT.md: `dossier.checked_at`), None where it does not say."""
     try:
-        checked = dt.datetime.fromisoformat(str(report.get("checked_at")))
+        checked = dt.datetime.fromisoformat(str(report.get("dossier", {}).get("checked_at")))
     except ValueError:
         return None
     return checked if checked.tzinfo else None

@@ -26,6 +26,7 @@ from flows.watch import (
     RESERVED_IDS,
     SettleTracker,
     WatchService,
+    checked_at,
     has_content,
     signature,
     snapshot,
@@ -525,3 +526,14 @@ def test_once_processes_what_is_there_and_exits_0(spaces: tuple[Path, Path, list
     assert report_of(out, "a")["dossier"]["source"] == "a"  # sorted as batch sorts: the folder first
     second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0 and "检查 0 个" in second.stdout  # nothing new: nothing checked
+
+
+def test_the_time_a_report_was_checked_is_read_where_the_contract_puts_it(sample_batch: Path) -> None:
+    """The service says a result was reused when the report's check is older than this run: it must find
+    that time in a real report (`dossier.checked_at`)."""
+    report = json.loads((sample_batch / "01-临朐县铝型材加工" / "report.json").read_text(encoding="utf-8"))
+    when = checked_at(report)
+    assert when is not None and when.tzinfo is not None
+    assert when.isoformat(timespec="seconds") == dt.datetime.fromisoformat(report["dossier"]["checked_at"]).isoformat(
+        timespec="seconds"
+    )
