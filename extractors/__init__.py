@@ -126,7 +126,7 @@ def _reader(fmt: str, limits: Limits) -> Reader | None:
     if fmt == "txt":
         from .plain import read_text
 
-        return partial(read_text, max_bytes=limits.text_file_mb * 2**20)
+        return partial(read_text, max_mb=limits.text_file_mb)
     if fmt == "xlsx":
         from .xlsx import read_xlsx
 
@@ -166,7 +166,7 @@ def read_file(path: Path, rel: str, sha256: str, size: int, limits: Limits | Non
         doc.blocks, doc.unsupported, doc.error_kind = [], True, "unsupported"
         doc.error = exc.reason
     except MemoryError:
-        memory = describe(limits, "worker_memory_mb")
+        memory = describe("worker_memory_mb", limits.worker_memory_mb)
         doc.blocks, doc.error, doc.error_kind = [], f"文件过大，读取时内存不足（{memory}）", "memory"
     except RecursionError:
         doc.blocks, doc.error, doc.error_kind = [], "文件结构嵌套过深（疑似损坏或恶意构造）", "corrupt"

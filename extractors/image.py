@@ -35,10 +35,8 @@ def open_image(path: Path) -> Image.Image:
         image = Image.open(path)
         image.load()
     except Image.DecompressionBombError as exc:
-        raise Unreadable(
-            "too_large",
-            f"图片像素过多（疑似恶意构造），已拒绝读取（{describe(Limits.from_env(), 'image_megapixels')}）",
-        ) from exc
+        megapixels = describe("image_megapixels", Image.MAX_IMAGE_PIXELS // 1_000_000)
+        raise Unreadable("too_large", f"图片像素过多（疑似恶意构造），已拒绝读取（{megapixels}）") from exc
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise Unreadable("corrupt", "图片文件已损坏，无法打开") from exc
     return image
@@ -53,8 +51,7 @@ def read_image(path: Path, doc: Document, max_frames: int = Limits().image_frame
                 doc.limits_hit.append(
                     LimitHit(
                         "image_frames",
-                        f"图片超过 {max_frames} 页，其余未读取，请人工核对"
-                        f"（{describe(Limits(image_frames=max_frames), 'image_frames')}）",
+                        f"图片超过 {max_frames} 页，其余未读取，请人工核对（{describe('image_frames', max_frames)}）",
                     )
                 )
                 break

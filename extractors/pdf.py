@@ -124,7 +124,7 @@ def read_pdf(path: Path, doc: Document, max_pages: int = Limits().pages_per_file
                 LimitHit(
                     "pages_per_file",
                     f"共 {total} 页，只读取了前 {max_pages} 页，其余未读取，请人工核对"
-                    f"（{describe(Limits(pages_per_file=max_pages), 'pages_per_file')}）",
+                    f"（{describe('pages_per_file', max_pages)}）",
                 )
             )
         for index in range(min(total, max_pages)):

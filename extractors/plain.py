@@ -37,12 +37,11 @@ def decode_text(data: bytes) -> str:
     raise Unreadable("encoding", "文本文件编码无法识别（不是 UTF-8、GBK 或带字节顺序标记的 UTF-16/32）")
 
 
-def read_text(path: Path, doc: Document, max_bytes: int = Limits().text_file_mb * 2**20) -> Document:
+def read_text(path: Path, doc: Document, max_mb: int = Limits().text_file_mb) -> Document:
     with path.open("rb") as handle:
-        data = handle.read(max_bytes + 1)
-    if len(data) > max_bytes:
-        limits = Limits(text_file_mb=max(1, max_bytes // 2**20))
-        raise Unreadable("too_large", f"文本文件过大，已拒绝读取（{describe(limits, 'text_file_mb')}）")
+        data = handle.read(max_mb * 2**20 + 1)
+    if len(data) > max_mb * 2**20:
+        raise Unreadable("too_large", f"文本文件过大，已拒绝读取（{describe('text_file_mb', max_mb)}）")
     lines = [line.strip() for line in decode_text(data).splitlines()]
     doc.blocks = [Block(text=line, kind="paragraph", index=i) for i, line in enumerate(filter(None, lines))]
     return doc

@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
@@ -49,7 +49,7 @@ class FileJob:
     rel: str  # the path shown in reports, relative to the dossier root
     sha256: str
     size: int
-    limits: Limits = field(default_factory=Limits)  # decided by the parent: a worker's environment may be older
+    limits: Limits | None = None  # decided by the parent (a worker's environment may be older); else the environment's
 
     def run(self) -> Document:
         return read_file(self.path, self.rel, self.sha256, self.size, self.limits)
@@ -108,7 +108,7 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
         try:
             result = job.run()
         except MemoryError:
-            result = job.failed("memory", f"处理时内存不足（{describe(Limits.from_env(), 'worker_memory_mb')}）", 0.0)
+            result = job.failed("memory", f"处理时内存不足（{describe('worker_memory_mb', memory_mb or 0)}）", 0.0)
         except Exception as exc:  # a job's bug must not take the worker down with it
             result = job.failed("crash", f"处理失败（{type(exc).__name__}）", 0.0)
         conn.send(result)

@@ -123,7 +123,7 @@ def analyse_text(
                     LimitHit(
                         "evidence_chars_per_file",
                         "文字过多，超出部分未检索品牌与平台证明，请人工核对"
-                        f"（{describe(limits, 'evidence_chars_per_file')}）",
+                        f"（{describe('evidence_chars_per_file', limits.evidence_chars_per_file)}）",
                     )
                 )
             found = inventory((b.text, doc.path, b.page) for b in searched)
@@ -156,7 +156,7 @@ def keep_page_budget(documents: list[Document], limits: Limits) -> None:
                 LimitHit(
                     "pages_per_dossier",
                     f"材料包页数已达上限，本文件第 {left + 1}–{len(doc.pages)} 页未读取，请人工核对"
-                    f"（{describe(limits, 'pages_per_dossier')}）",
+                    f"（{describe('pages_per_dossier', limits.pages_per_dossier)}）",
                 )
             )
             doc.pages = doc.pages[:left]

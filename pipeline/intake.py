@@ -180,7 +180,7 @@ def _unpack(archive_path: Path, rel_prefix: str, dest: Path, intake: Intake, bud
             if budget.members_left <= 0:
                 raise _BudgetExceeded(
                     f"压缩包内文件超过 {budget.limits.archive_members} 个，疑似压缩炸弹，已停止解压"
-                    f"（{describe(budget.limits, 'archive_members')}）"
+                    f"（{describe('archive_members', budget.limits.archive_members)}）"
                 )
             budget.members_left -= 1
             where = _unique(where, taken)
@@ -206,7 +206,9 @@ def _unpack(archive_path: Path, rel_prefix: str, dest: Path, intake: Intake, bud
                     continue
                 intake.problems.append(
                     IntakeProblem(
-                        where, "nested", f"压缩包嵌套过深，未解压（{describe(budget.limits, 'archive_depth')}）"
+                        where,
+                        "nested",
+                        f"压缩包嵌套过深，未解压（{describe('archive_depth', budget.limits.archive_depth)}）",
                     )
                 )
                 continue
@@ -249,7 +251,7 @@ def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, 
     # Declared sizes can lie: count the bytes actually written.
     too_big = (
         f"压缩包解压后超过 {budget.limits.unpacked_mb} MB，疑似压缩炸弹，已停止解压"
-        f"（{describe(budget.limits, 'unpacked_mb')}）"
+        f"（{describe('unpacked_mb', budget.limits.unpacked_mb)}）"
     )
     if info.file_size > budget.bytes_left:
         raise _BudgetExceeded(too_big)

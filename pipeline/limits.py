@@ -59,6 +59,7 @@ LABELS = {
 }
 
 
-def describe(limits: Limits, name: str) -> str:
-    """「单个文件读取页数上限 2000（DOSSIER_PAGES_PER_FILE）」: the limit as the clerk's finding names it."""
-    return f"{LABELS[name]} {getattr(limits, name)}（{env_name(name)}）"
+def describe(name: str, value: int) -> str:
+    """「单个文件读取页数上限 2000（DOSSIER_PAGES_PER_FILE）」: the limit NAME at VALUE, as the clerk's finding
+    names it."""
+    return f"{LABELS[name]} {value}（{env_name(name)}）"

@@ -26,7 +26,7 @@ from typing import Any
 from extractors.sandbox import ExtractionPool
 
 from .dossier import check_dossier, failure_report, segmenter_for, write_outputs
-from .intake import NotADossier, is_junk
+from .intake import is_junk
 from .names import shown
 from .reports import failed_row, summary_row, write_reports
 from .ruleset import Ruleset, load_ruleset
@@ -195,9 +195,7 @@ class Outcome:
 
 def failure_reason(exc: BaseException) -> str:
     """Why a dossier could not be checked, for the clerk (names in it shown safely)."""
-    if isinstance(exc, NotADossier):
-        reason = f"处理失败：{exc}"
-    elif isinstance(exc, FileNotFoundError):
+    if isinstance(exc, FileNotFoundError):
         reason = f"处理失败：找不到文件（失效的快捷方式或符号链接，或已被移走）：{exc.filename}"
     elif isinstance(exc, PermissionError):
         reason = f"处理失败：没有读取权限：{exc.filename}"

@@ -302,7 +302,7 @@ def _over_ocr_budget(documents: list[Document], skipped: list[OcrJob], limits: L
             LimitHit(
                 "ocr_pages_per_dossier",
                 f"扫描页识别已达上限，第 {page_ranges(numbers)} 页（{len(numbers)} 页）未识别，请人工核对"
-                f"（{describe(limits, 'ocr_pages_per_dossier')}）",
+                f"（{describe('ocr_pages_per_dossier', limits.ocr_pages_per_dossier)}）",
             )
         )
 
