@@ -1,4 +1,4 @@
-"""One reader per input format, each producing a `pipeline.model.Document`.
+"""One reader per input format, each producing a `core.model.Document`.
 
 `read_file` is the single entry point: it detects the format from the file's bytes (extensions
 lie: a `.doc` that is really a PDF, a `.docx` that is an encrypted OLE file), dispatches to the
@@ -14,8 +14,8 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from pipeline.limits import Limits, describe
-from pipeline.model import Document
+from core.limits import Limits, describe
+from core.model import Document
 
 from .errors import Unreadable, Unsupported
 

@@ -15,7 +15,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 from docx.text.run import Run
 
-from pipeline.model import Block, Document
+from core.model import Block, Document
 
 from .errors import Unreadable
 from .numbering import Numbering, paragraph_numbering

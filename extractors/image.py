@@ -6,8 +6,8 @@ from pathlib import Path
 
 from PIL import Image, ImageSequence, UnidentifiedImageError
 
-from pipeline.limits import Limits, describe
-from pipeline.model import Document, LimitHit, Page
+from core.limits import Limits, describe
+from core.model import Document, LimitHit, Page
 
 from .errors import Unreadable
 

@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from pipeline.model import Document
+from core.model import Document
 
 from .docx import read_docx
 from .errors import Unreadable, Unsupported

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from pipeline.paths import cache_root
+from core.paths import cache_root
 
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds

@@ -14,9 +14,9 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 
-from pipeline.limits import Limits, describe
-from pipeline.model import Block, Document, LimitHit, Page
-from pipeline.text import is_page_number, join_wrapped
+from core.limits import Limits, describe
+from core.model import Block, Document, LimitHit, Page
+from core.text import is_page_number, join_wrapped
 
 from .errors import Unreadable
 

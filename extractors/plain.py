@@ -5,8 +5,8 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from pipeline.limits import Limits, describe
-from pipeline.model import Block, Document
+from core.limits import Limits, describe
+from core.model import Block, Document
 
 from .errors import Unreadable
 

@@ -24,9 +24,9 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
 
-from pipeline.limits import Limits, describe
-from pipeline.model import Document
-from pipeline.scratch import private_folder, scratch_root
+from core.limits import Limits, describe
+from core.model import Document
+from core.scratch import private_folder, scratch_root
 
 from . import read_file
 
@@ -124,7 +124,9 @@ def mp_context() -> mp.context.BaseContext:
     if _context is None:
         scratch_root()  # before the fork server starts: it and every worker inherit TMPDIR
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["extractors", "extractors.pdf", "extractors.docx", "pipeline.seals", "pdfplumber"])
+        ctx.set_forkserver_preload(
+            ["extractors", "extractors.pdf", "extractors.docx", "extractors.seal_finder", "pdfplumber"]
+        )
         _context = ctx
     return _context
 

@@ -3,7 +3,7 @@
 The scale a seal is measured at: a PDF page's own (rendered at SEAL_DPI); an image file's dpi only
 when it can be believed — a camera photo (EXIF make or model), a screen-like 72/96 dpi, no dpi at
 all, or a dpi that would make the page smaller than a receipt or larger than a poster says nothing,
-and the scale is then judged from the image itself (pipeline.seals.estimate_px_per_mm); a picture in a
+and the scale is then judged from the image itself (extractors.seal_finder.estimate_px_per_mm); a picture in a
 Word file by the size it is shown at. Boxes come back in points of the page as the rest of the
 pipeline measures it (for an image file its dpi as extractors.image reads it), or in the image's own
 pixels when asked (`dossier seals`).
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.model import SealMark
+from core.model import SealMark
 
 from .ocr import load_page
 
@@ -89,7 +89,7 @@ def _marks(
 ) -> list[SealMark]:
     """Seals on one image: found at ``scale_dpi`` (0: judged from the image), boxes in points at
     ``unit_dpi`` (0: the image's own pixels)."""
-    from pipeline.seals import find_seals, seal_crop
+    from extractors.seal_finder import find_seals, seal_crop
 
     marks: list[SealMark] = []
     factor = 72 / unit_dpi if unit_dpi > 0 else 1.0
@@ -265,7 +265,7 @@ class SealPlanJob:
                 plan.pages = len(pdf)
                 pdf.close()
             elif plan.format in IMAGE_FORMATS:
-                from pipeline.model import Document
+                from core.model import Document
 
                 from .image import read_image
 

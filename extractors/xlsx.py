@@ -7,7 +7,7 @@ from pathlib import Path
 
 import openpyxl
 
-from pipeline.model import Block, Document
+from core.model import Block, Document
 
 from .errors import Unreadable
 

@@ -33,10 +33,10 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.settings import PREFECT_API_URL, PREFECT_FLOWS_HEARTBEAT_FREQUENCY, temporary_settings
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from core.names import shown
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
 from flows.server import start_server, stop_server, temporary_api_url
 from pipeline.batch import dossiers_in, outcome_line
-from pipeline.names import shown
 from pipeline.reports import FORMATS, failed_row, write_summary
 from pipeline.ruleset import DEFAULT_RULESET
 from pipeline.runner import (
@@ -206,7 +206,7 @@ def check_dossiers(
 
     `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
     page; `progress`: a line per dossier on stdout (and a bar on a terminal), as `dossier batch` shows.
-    `only` {id: name in INBOX, shown safely (pipeline.names)}: just these dossiers, under these ids (the watch service's, from its
+    `only` {id: name in INBOX, shown safely (core.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
     (the watch service keeps its own).
     """

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from pipeline.paths import cache_root
+from core.paths import cache_root
 
 STARTUP_TIMEOUT = 180.0  # two busy cores can take a minute; Prefect's default of 20 s is too short
 RESULTS_KEPT = dt.timedelta(days=7)  # the flow's cache expiry: older results are never served

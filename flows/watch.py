@@ -51,9 +51,9 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from core.names import shown, terminal_safe
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
 from pipeline.intake import is_junk
-from pipeline.names import shown, terminal_safe
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry, Row
 from pipeline.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset

@@ -7,9 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from core.names import terminal_safe
+
 from .dossier import dossier_id
 from .intake import is_junk
-from .names import terminal_safe
 from .reports import review_count, verdict_text, write_summary
 from .ruleset import Ruleset
 from .runner import Outcome, SharedPool, run_one

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from core.model import Document, Finding, ItemResult, Location, SealMark, Severity
+from core.text import count_chars_no_spaces, count_words
+
 from .identify import Candidate
 from .intake import IntakeProblem
-from .model import Document, Finding, ItemResult, Location, SealMark, Severity
 from .ruleset import ItemRule, Ruleset
-from .text import count_chars_no_spaces, count_words
 
 # Finding codes and their severities are part of the outside contract.
 SEVERITY: dict[str, Severity] = {

@@ -10,9 +10,9 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.names import terminal_safe
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
 
-from .names import terminal_safe
 from .ruleset import DEFAULT_RULESET, Ruleset, RulesetError, load_ruleset
 
 # The pipeline (jieba, python-docx …) is imported inside the commands, after the extraction

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from core.limits import Limits, describe
+from core.model import Block, Document, Finding, ItemResult, LimitHit, Location
+from core.names import shown
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
 
 from .checks import file_findings, finding, intake_findings, judge_item
@@ -18,9 +21,6 @@ from .figures import conditions, cross_check, missing_fields
 from .form import FormField, attested_places, form_fields, read_form
 from .identify import Candidate, add_evidence, assign, score_section
 from .intake import open_dossier
-from .limits import Limits, describe
-from .model import Block, Document, Finding, ItemResult, LimitHit, Location
-from .names import shown
 from .reports import REVIEW_CODES, write_reports
 from .ruleset import Ruleset
 from .scans import recognise_scans, seals_and_forms

@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from core.model import Finding, Location
+from core.numbers import Quantity, find_quantities
+from core.text import normalize
+
 from .checks import finding
 from .form import FormField, is_blank
 from .identify import Candidate
-from .model import Finding, Location
-from .numbers import Quantity, find_quantities
 from .ruleset import Ruleset, StatementRule
-from .text import normalize
 
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
 _KINDS = {"annual_revenue_cny": "money", "enterprise_count": "count", "area_km2": "area"}

@@ -2,7 +2,7 @@
 
 Label–value pairs come from table cells where there are cells (a Word table, a PDF's ruled table
 read by pdfplumber, a scanned table's grid found on the page image: pipeline/grid.py through
-extractors/grid.py), else from lines: a label and its value on one line, or, on a scan, rows of OCR
+pipeline/form_grid.py), else from lines: a label and its value on one line, or, on a scan, rows of OCR
 boxes (a label's value is the nearest box to its right in the same row; wrapped lines joined). The
 ruleset names the labels each field goes by; every other labelled pair is kept too, for the report.
 """
@@ -14,11 +14,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from core.model import Block
+from core.numbers import parse_area, parse_count, parse_money
+from core.text import normalize
+
 from .grid import TextBox, place, rows_without_rulings
-from .model import Block
-from .numbers import parse_area, parse_count, parse_money
 from .ruleset import FieldRule, Ruleset
-from .text import normalize
 
 if TYPE_CHECKING:  # identification pulls in the evidence finder; the grid workers import this module
     from .identify import Candidate

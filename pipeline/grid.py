@@ -20,7 +20,7 @@ overlap vertically form a row, a box is used once, and a line directly below a c
 within its column span, with nothing in that row's label column, continues that cell.
 
 OpenCV is imported by the functions that need it, which run in extraction workers
-(extractors/grid.py); the parent uses only the box geometry (the borderless rows).
+(pipeline/form_grid.py); the parent uses only the box geometry (the borderless rows).
 """
 
 from __future__ import annotations

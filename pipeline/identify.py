@@ -16,10 +16,11 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core.model import Section
+from core.text import normalize
+
 from .evidence import Evidence, evidence_scores
-from .model import Section
 from .ruleset import Ruleset
-from .text import normalize
 from .words import Segmenter
 
 TITLE_WEIGHT = 0.75  # a title match alone

@@ -20,11 +20,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from core.limits import Limits, describe
+from core.names import shown
+from core.scratch import private_folder
 from extractors.sandbox import FileJob
-
-from .limits import Limits, describe
-from .names import shown
-from .scratch import private_folder
 
 _UTF8_FLAG = 0x800
 

@@ -13,11 +13,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core.model import Block, Document
+from core.text import is_page_number, normalize, numbering_level, page_number, toc_entry
 from extractors.pdf import text_column
 
-from .model import Block, Document
 from .ruleset import Ruleset
-from .text import is_page_number, normalize, numbering_level, page_number, toc_entry
 
 MAX_TITLE_CHARS = 50
 

@@ -18,8 +18,9 @@ from datetime import datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
+from core.names import xml_safe
+
 from .checks import SEVERITY
-from .names import xml_safe
 
 __all__ = [
     "FORMATS",

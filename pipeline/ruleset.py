@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from .text import normalize, strip_numbering
+from core.text import normalize, strip_numbering
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
 DEFAULT_RULESET = "shandong-2020"

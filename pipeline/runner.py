@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from core.names import shown
 from extractors.sandbox import ExtractionPool
 
 from .dossier import check_dossier, failure_report, segmenter_for, write_outputs
 from .intake import is_junk
-from .names import shown
 from .reports import failed_row, summary_row, write_reports
 from .ruleset import Ruleset, load_ruleset
 

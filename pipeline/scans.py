@@ -14,17 +14,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from extractors.grid import GridJob
+from core.limits import Limits, describe
+from core.model import Block, Document, LimitHit
+from core.text import count_chars_no_spaces, normalize, toc_entry
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob
+from pipeline.form_grid import GridJob
 
 from .layout import SENTENCE_PUNCT
-from .limits import Limits, describe
-from .model import Block, Document, LimitHit
 from .ruleset import Ruleset
-from .text import count_chars_no_spaces, normalize, toc_entry
 
 SEAL_FORMATS = ("pdf", "jpg", "png", "tif", "bmp")
 BOX_PER_POINT = 1.35  # a detected line box is about this many times the font size

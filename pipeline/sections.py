@@ -14,6 +14,9 @@ from __future__ import annotations
 
 from collections import Counter
 
+from core.model import Document, Section
+from core.text import LABEL, normalize, numbering_level, serial_number
+
 from .layout import (
     MAX_TITLE_CHARS,
     MOSTLY,
@@ -31,9 +34,7 @@ from .layout import (
     title_end,
     visual_rows,
 )
-from .model import Document, Section
 from .ruleset import Ruleset
-from .text import LABEL, normalize, numbering_level, serial_number
 from .toc import fill_toc_gaps, find_toc, is_item_toc, place_by_page, place_by_title, same_title
 
 COVER_CHARS = 200  # what comes before a bound file's first item and holds less is a cover or 目录

@@ -17,6 +17,18 @@ import re
 from collections import Counter
 from difflib import SequenceMatcher
 
+from core.model import Block, Document
+from core.text import (
+    LABEL,
+    TOC_HEADING,
+    TOC_NUMBER_ONLY,
+    normalize,
+    numbering_level,
+    serial_number,
+    strip_numbering,
+    toc_entry,
+)
+
 from .layout import (
     MAX_TITLE_CHARS,
     MOSTLY,
@@ -32,18 +44,7 @@ from .layout import (
     title_end,
     top,
 )
-from .model import Block, Document
 from .ruleset import Ruleset
-from .text import (
-    LABEL,
-    TOC_HEADING,
-    TOC_NUMBER_ONLY,
-    normalize,
-    numbering_level,
-    serial_number,
-    strip_numbering,
-    toc_entry,
-)
 
 _STARTS_ENTRY = re.compile(r"^\s*(?:\d{1,2}[.、．\s]|[一二三四五六七八九十]+、|第[一二三四五六七八九十]+部分|附件)")
 

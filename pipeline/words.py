@@ -15,8 +15,8 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from .paths import cache_root
-from .scratch import scratch_root
+from core.paths import cache_root
+from core.scratch import scratch_root
 
 # jieba imports pkg_resources (~0.25 s, a third of `dossier check`'s start-up) only to open its own
 # data files, and falls back to plain paths when the import fails: make it fail, for jieba only.
@@ -36,7 +36,7 @@ jieba.setLogLevel(logging.WARNING)
 
 
 def _cache_dir() -> Path:
-    """The product's cache folder (pipeline/paths.py); this process's scratch folder where it cannot be
+    """The product's cache folder (core/paths.py); this process's scratch folder where it cannot be
     written (jieba's own default would be /tmp, shared and left behind)."""
     path = cache_root()
     try:

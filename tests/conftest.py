@@ -21,6 +21,14 @@ if "DOSSIER_CACHE_DIR" not in os.environ:
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="write the sample dossiers' reports as the new golden reports (tests/golden); review the diff",
+    )
+
+
 @pytest.fixture(scope="session")
 def truth() -> dict[str, Any]:
     return json.loads((SAMPLES / "truth.json").read_text(encoding="utf-8"))["dossiers"]
@@ -41,7 +49,7 @@ def batch(source: Path, out: Path) -> Path:
     from pipeline.batch import run_batch
     from pipeline.ruleset import load_ruleset
 
-    rows, all_reported = run_batch(source, out, load_ruleset(), ["json"], workers=2, timeout=120, quiet=True)
+    rows, all_reported = run_batch(source, out, load_ruleset(), ["json", "md"], workers=2, timeout=120, quiet=True)
     assert all_reported, [r for r in rows if r["verdict"] == "failed"]
     return out
 

@@ -1,6 +1,6 @@
 """Scanned application forms read as tables, end to end: forms generated at test time (fixtures/forms.py
 make_form, printed by fixtures/writers.py, scanned by fixtures/scans.py), recognised by OCR, their grid
-read from the page image (extractors/grid.py) and their fields paired (pipeline/form.py).
+read from the page image (pipeline/form_grid.py) and their fields paired (pipeline/form.py).
 
 OCR is the slow part (several seconds a page on two cores): four pages in all, one dossier each,
 checked in one batch; the OCR cache of the test run (tests/conftest.py) is shared.

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from core.text import normalize
 from pipeline.form import is_blank
-from pipeline.text import normalize
 from tests.conftest import batch, finding_keys, report_of
 from tests.figures import assert_fields
 
@@ -105,8 +105,8 @@ def test_ocr_place_names_put_right_only_against_the_dossiers_own_text(read: str,
 
 
 def test_a_cell_wrapped_inside_a_chinese_number_is_read_whole() -> None:
-    from pipeline.numbers import parse_money
-    from pipeline.text import join_wrapped
+    from core.numbers import parse_money
+    from core.text import join_wrapped
 
     assert join_wrapped("一千七百八十点\n六亿元") == "一千七百八十点六亿元"
     assert join_wrapped("ERP\n系统") == "ERP 系统"

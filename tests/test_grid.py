@@ -11,11 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from extractors.grid import GridJob, read_page_table, upright
+from core.model import Block, Document, Page
 from fixtures.scans import transform_box
 from fixtures.writers import FONT_PATH
 from pipeline.figures import missing_fields
 from pipeline.form import FormField, _pairs_from_rows, _split_line, label_split
+from pipeline.form_grid import GridJob, read_page_table, upright
 from pipeline.grid import (
     TextBox,
     cut_text,
@@ -27,7 +28,6 @@ from pipeline.grid import (
     skew_from_lines,
     skew_from_text,
 )
-from pipeline.model import Block, Document, Page
 from pipeline.ruleset import load_ruleset
 from pipeline.scans import table_jobs
 

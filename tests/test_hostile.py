@@ -21,11 +21,11 @@ from typing import Any
 import docx
 import pytest
 
+from core.limits import Limits
+from core.model import Block, Document
+from core.names import shown, terminal_safe, xml_safe
 from extractors.sandbox import ExtractionPool
 from pipeline.dossier import analyse_text, check_dossier, write_outputs
-from pipeline.limits import Limits
-from pipeline.model import Block, Document
-from pipeline.names import shown, terminal_safe, xml_safe
 from pipeline.reports import FORMATS
 from pipeline.ruleset import Ruleset
 from tests.listener import Listener

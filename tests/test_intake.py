@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.limits import Limits
 from pipeline.intake import NotADossier, is_junk, member_name, open_dossier, safe_relpath
-from pipeline.limits import Limits
 from pipeline.runner import content_hash, failure_reason
 
 

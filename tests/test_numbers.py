@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from pipeline.numbers import Quantity, find_quantities, parse_area, parse_count, parse_money, parse_number
+from core.numbers import Quantity, find_quantities, parse_area, parse_count, parse_money, parse_number
 
 YI, WAN = 100_000_000, 10_000
 MU_KM2 = 1 / 1500  # 1 亩 = 1/15 公顷

@@ -17,6 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
+from core.text import count_words
 from extractors import read_file
 from extractors.ocr import ocr_page, recognise
 from extractors.pdf import ocr_reason
@@ -26,7 +27,6 @@ from fixtures.writers import FONT, FONT_PATH, _register_font
 from pipeline.dossier import check_dossier
 from pipeline.ruleset import load_ruleset
 from pipeline.scans import merge_ocr, ocr_jobs
-from pipeline.text import count_words
 
 
 def _similarity(a: str, b: str) -> float:

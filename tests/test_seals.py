@@ -12,6 +12,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont
 
 from extractors.ocr import render_pdf_page
+from extractors.seal_finder import Seal, estimate_px_per_mm, find_seals, seal_crop
 from fixtures.seals import (
     FONT_PATH,
     draw_grey_seal,
@@ -21,7 +22,6 @@ from fixtures.seals import (
     draw_red_text,
     draw_seal,
 )
-from pipeline.seals import Seal, estimate_px_per_mm, find_seals, seal_crop
 
 UNIT = "临朐县工业和信息化局"
 BODY = [

@@ -11,6 +11,9 @@ import pytest
 from docx import Document as WordDocument
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
 
+from core.model import Block as ModelBlock
+from core.model import Document
+from core.text import count_words
 from extractors import read_file
 from extractors.pdf import mark_centred
 from fixtures import texts
@@ -21,12 +24,9 @@ from fixtures.writers import DocxStyle, PdfLayout, docx_bytes, pdf_bytes, soffic
 from pipeline.batch import summary_line
 from pipeline.dossier import check_dossier
 from pipeline.layout import Layout, Unit, title_end
-from pipeline.model import Block as ModelBlock
-from pipeline.model import Document
 from pipeline.reports import summary_row
 from pipeline.ruleset import Ruleset
 from pipeline.sections import analyse, split_sections
-from pipeline.text import count_words
 from tests.conftest import present, write
 
 
@@ -277,7 +277,7 @@ def test_a_complete_dossier_with_a_doubt_says_so(tmp_path: Path, ruleset: Rulese
 
 
 def _ocr_line(text: str, page: int, x0: float, top: float, x1: float, size: float = 12.0) -> Block:
-    from pipeline.model import Block as ModelBlock
+    from core.model import Block as ModelBlock
 
     return ModelBlock(text, "line", page, bbox=(x0, top, x1, top + size * 1.3), font_size=size, source="ocr")
 
@@ -285,7 +285,7 @@ def _ocr_line(text: str, page: int, x0: float, top: float, x1: float, size: floa
 def scanned_toc_document() -> Document:
     """OCR reads a 目录's leaders as 「……」 and loses page numbers (one lands on a line of its own, one
     entry is lost whole); a title on a skewed scan is not quite centred and words its joints differently."""
-    from pipeline.model import Document, Page
+    from core.model import Document, Page
 
     toc = [
         ("目录", 250, 320),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.text import (
+from core.text import (
     count_chars_no_spaces,
     count_words,
     is_page_number,

@@ -14,13 +14,13 @@ from docx.oxml import OxmlElement, parse_xml
 from docx.oxml.ns import nsdecls, qn
 from docx.shared import Pt
 
+from core.model import Document
+from core.text import count_words
 from extractors import read_file
 from fixtures import texts
 from fixtures.clusters import LINQU
 from pipeline.dossier import check_dossier
-from pipeline.model import Document
 from pipeline.ruleset import Ruleset
-from pipeline.text import count_words
 from tests.conftest import present, write
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.model import Block
+from core.model import Block
 from pipeline.ruleset import FieldRule
 
 if TYPE_CHECKING:  # OpenCV and numpy load in the worker that reads the grid

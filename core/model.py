@@ -64,7 +64,7 @@ class SealMark:
 
 @dataclass(frozen=True)
 class LimitHit:
-    """A limit (pipeline/limits.py) that stopped reading part of a file: what was not read."""
+    """A limit (core/limits.py) that stopped reading part of a file: what was not read."""
 
     limit: str  # its name in Limits
     message: str  # Chinese, for the clerk
