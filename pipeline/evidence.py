@@ -11,7 +11,7 @@ components over our own jieba segmentation, so no statistical model (and no down
   PROPN for any word that can be part of a name), so patterns can say "a run of name words ending
   in 有限公司" with equality tests the matcher runs in C;
 - an ``entity_ruler`` with phrase patterns (matched by its PhraseMatcher) and token patterns, all read
-  from ``rulesets/evidence-shandong.yaml``;
+  from the ruleset's pattern file (its ``evidence:``; ``rulesets/evidence-shandong.yaml`` by default);
 - a pass that reads the level (国家级/省级/市级) written next to a mention and the canonical name.
 
 Only clauses (text between ，、：。；) that contain a pattern's anchor word (中心, 公司, 之都, 日报 …) are
@@ -24,18 +24,16 @@ from __future__ import annotations
 import bisect
 import math
 import re
-import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import yaml
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from pipeline.ruleset import SAFE_LOADER
+from pipeline.ruleset import DEFAULT_EVIDENCE, Loc, Problem, Regex, RulesetError, load_validated, located_error
 from pipeline.words import Segmenter
 
 if TYPE_CHECKING:  # spaCy costs ~1.3 s to import: only EvidenceFinder() pays for it
@@ -43,7 +41,7 @@ if TYPE_CHECKING:  # spaCy costs ~1.3 s to import: only EvidenceFinder() pays fo
     from spacy.tokens import Doc, Span
     from spacy.vocab import Vocab
 
-DEFAULT_PATTERNS = Path(__file__).parent / "rulesets" / "evidence-shandong.yaml"
+DEFAULT_PATTERNS = DEFAULT_EVIDENCE  # what a ruleset without `evidence:` uses
 LABELS: tuple[str, ...] = ("HONOUR", "PLATFORM", "MEDIA", "ORG")  # order of summaries
 LEVEL_RANK: dict[str, int] = {"国家级": 4, "省级": 3, "市级": 2, "县级": 1}
 CONTEXT_CHARS = 80
@@ -79,8 +77,148 @@ class Evidence:
 # --------------------------------------------------------------------------------------------------
 
 
-class PatternError(ValueError):
+class PatternError(RulesetError):
     """The pattern file is malformed."""
+
+
+# The file's layout, validated before it is read (a misspelt key is an error, not an empty list). Where
+# spaCy defines the structure (a token pattern's attributes) it is left to spaCy; "$name" stands for
+# `lists.name` wherever a list of words is expected.
+Level = Literal["国家级", "省级", "市级", "县级"]
+
+
+def _words(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith("$"):
+        return value
+    if isinstance(value, list) and all(isinstance(w, str) for w in value):
+        return value
+    raise ValueError(f"应为文字列表，或以 $ 开头的列表名，实为「{value}」")
+
+
+Words = Annotated[Any, AfterValidator(_words)]
+
+
+class _Spec(BaseModel):
+    """Base of the file's models: a key the model does not declare is an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class _TokenClassSpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    tag: str
+    pos: str = "X"
+    chars: str | None = None
+    words: Words = None
+    suffixes: Words = None
+    regex: Regex | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> _TokenClassSpec:
+        given = [k for k in ("chars", "words", "suffixes", "regex") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"词类 {self.tag} 应恰有 chars、words、suffixes、regex 之一（实有 {len(given)} 个）")
+        return self
+
+
+class _LevelSpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    words: dict[str, Level] = {}
+    skip_before: list[str] = []
+    prefixes: dict[str, Level] = {}
+    before: dict[str, Level] = {}
+
+
+class _EntrySpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    level: Level | None = None
+    phrases: list[str] = Field(min_length=1)
+
+
+class _PatternSpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    level: Level | None = None
+    pattern: list[dict[str, Any]] = Field(min_length=1)  # spaCy's token pattern: spaCy checks its keys
+
+
+class _LabelSpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    entries: list[_EntrySpec] = []
+    patterns: list[_PatternSpec] = []
+
+
+class _ScoreSpec(_Spec):
+    model_config = ConfigDict(extra="forbid")
+    labels: list[str] = []
+    honours: list[str] = []
+    saturation: float = Field(4.0, gt=0)
+    density_saturation: float = Field(10.0, gt=0)
+
+
+class PatternsSpec(_Spec):
+    """An evidence-pattern file, key for key."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str | None = None
+    title: str | None = None
+    lists: dict[str, list[str]] = {}
+    vocabulary: list[str] = []
+    trim_leading: list[str] = []
+    token_classes: list[_TokenClassSpec] = []
+    levels: _LevelSpec = Field(default_factory=_LevelSpec)
+    labels: dict[str, _LabelSpec]
+    scores: dict[str, _ScoreSpec] = {}
+
+
+def _pattern_problems(spec: PatternsSpec) -> list[Problem]:
+    """What refers to what: every "$name" a defined list, REGEX values compile, a phrase one entry's."""
+    problems: list[Problem] = []
+
+    def refs(loc: Loc, value: Any) -> None:
+        if isinstance(value, str) and value.startswith("$") and value[1:] not in spec.lists:
+            problems.append((loc, f"没有名为「{value[1:]}」的列表（lists 已定义：{'、'.join(spec.lists)}）"))
+        elif isinstance(value, list):
+            for i, v in enumerate(value):
+                refs((*loc, i), v)
+        elif isinstance(value, dict):
+            for k, v in value.items():
+                if k == "REGEX" and isinstance(v, str):
+                    try:
+                        re.compile(v)
+                    except re.error as exc:
+                        problems.append(((*loc, k), f"正则表达式「{v}」无效：{exc}"))
+                refs((*loc, k), v)
+
+    refs(("vocabulary",), spec.vocabulary)
+    for i, cls in enumerate(spec.token_classes):
+        refs(("token_classes", i, "words"), cls.words)
+        refs(("token_classes", i, "suffixes"), cls.suffixes)
+    quotes = "".join(c.chars or "" for c in spec.token_classes if c.tag == "QUOTE")
+    owner: dict[str, tuple[str, str | None]] = {}
+    for label, label_spec in spec.labels.items():
+        for i, pat in enumerate(label_spec.patterns):
+            refs(("labels", label, "patterns", i, "pattern"), pat.pattern)
+        for i, entry in enumerate(label_spec.entries):
+            for j, phrase in enumerate(entry.phrases):
+                plain = phrase.translate(str.maketrans("", "", quotes))
+                meta = (label, entry.name, entry.level)
+                if owner.setdefault(plain, meta) != meta:
+                    where = ("labels", label, "entries", i, "phrases", j)
+                    problems.append((where, f"短语「{plain}」已属于「{owner[plain][1]}」，不能再属于「{entry.name}」"))
+    return problems
+
+
+def check_patterns(path: Path, items: set[str]) -> dict[str, Any]:
+    """Validate a pattern file for a ruleset (RulesetError naming file, line and key): its layout, and
+    that `scores` names only the ruleset's items. Returns its `scores` (the ruleset keeps them)."""
+    rules = _load_rules(Path(path))
+    unknown = [item for item in rules.scores if item not in items]
+    if unknown:
+        problems = [(("scores", item), f"规则集没有编号为「{item}」的材料") for item in unknown]
+        raise located_error(Path(path), Path(path).read_text(encoding="utf-8"), problems, "证据模式文件", PatternError)
+    return dict(rules.scores)
 
 
 @dataclass(frozen=True)
@@ -175,14 +313,9 @@ def _anchor(pattern: list[dict[str, Any]], classes: list[dict[str, Any]]) -> lis
     return None
 
 
-@lru_cache(maxsize=8)
 def _load_rules(path: Path) -> _Rules:
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise PatternError(f"cannot read {path}: {exc}") from exc
-    if not isinstance(data, dict) or not isinstance(data.get("labels"), dict):
-        raise PatternError(f"{path}: expected a mapping with `labels`")
+    # Validated first (PatternsSpec, RulesetError naming file, line and key); then read as plain data.
+    _, data = load_validated(path, PatternsSpec, "证据模式文件", _pattern_problems, PatternError)
     lists = {k: [str(w) for w in v] for k, v in (data.get("lists") or {}).items()}
     classes = [_expand(c, lists) for c in data.get("token_classes") or []]
     quotes = "".join(c.get("chars", "") for c in classes if c.get("tag") == "QUOTE")
@@ -507,24 +640,6 @@ class EvidenceFinder:
         return None
 
 
-_FINDER: EvidenceFinder | None = None
-_FINDER_LOCK = threading.Lock()
-
-
-def finder() -> EvidenceFinder:
-    """The process's finder, built on first use (spaCy import and patterns: ~1.5 s)."""
-    global _FINDER
-    with _FINDER_LOCK:
-        if _FINDER is None:
-            _FINDER = EvidenceFinder()
-        return _FINDER
-
-
-def preload() -> None:
-    """Build the finder on a thread, so its load overlaps with reading and OCR."""
-    threading.Thread(target=finder, name="evidence-load", daemon=True).start()
-
-
 # --------------------------------------------------------------------------------------------------
 # Inventory, summary, scores
 # --------------------------------------------------------------------------------------------------
@@ -534,12 +649,11 @@ def _higher(a: str | None, b: str | None) -> str | None:
     return max((x for x in (a, b) if x), key=lambda x: LEVEL_RANK.get(x, 0), default=None)
 
 
-def inventory(blocks: Iterable[tuple[str, str, int | None]]) -> list[Evidence]:
+def inventory(blocks: Iterable[tuple[str, str, int | None]], f: EvidenceFinder) -> list[Evidence]:
     """Evidence of (text, file, page) blocks, one per (label, normalized, file, page): the first
     mention, carrying the highest level any of its mentions states. Consecutive blocks of one page
     (a PDF's lines) are read as one text, so a name wrapped across lines is whole and the cost is
     per page, not per line."""
-    f = finder()
     kept: dict[tuple[str, str, str, int | None], Evidence] = {}
     for (file, page), group in groupby(blocks, key=lambda b: (b[1], b[2])):
         for ev in f.find("\n".join(text for text, _, _ in group), file, page):
@@ -589,13 +703,14 @@ def summarize(evidence: list[Evidence]) -> dict[str, Any]:
 
 
 def evidence_scores(
-    evidence: list[Evidence], *, chars: int | None = None, patterns_path: Path = DEFAULT_PATTERNS
+    evidence: list[Evidence], *, chars: int | None = None, weights: Mapping[str, Any] | None = None
 ) -> dict[str, float]:
     """0..1 per Art. 6 item id (brand_evidence, innovation_platforms) from one section's evidence:
     saturating in the number of distinct mentions (name and page), weighted by that item's share of
     all HONOUR/PLATFORM/MEDIA evidence and, given the section's length in ``chars``, by how densely
-    it names them (see `scores` in the pattern file)."""
-    config = _load_rules(Path(patterns_path)).scores
+    it names them (`weights`: the ruleset's `evidence_weights`, the `scores` of its pattern file; default:
+    the bundled file's)."""
+    config = weights if weights is not None else _load_rules(DEFAULT_PATTERNS).scores
     innovation_honours = {h for spec in config.values() for h in spec.get("honours") or ()}
     distinct: dict[str, set[tuple[str, str, int | None]]] = {item: set() for item in config}
     mentions: dict[str, int] = dict.fromkeys(config, 0)

@@ -5,18 +5,16 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from core.model import Finding, Location
 from core.numbers import Quantity, find_quantities
 from core.text import normalize
 
 from .checks import finding
 from .form import FormField, is_blank
 from .identify import Candidate
-from .ruleset import Ruleset, StatementRule
+from .report import Finding, Location
+from .ruleset import NameRule, Ruleset, StatementRule
 
 _SENTENCE = re.compile(r"[^。；;！!？?\n]+")
-_KINDS = {"annual_revenue_cny": "money", "enterprise_count": "count", "area_km2": "area"}
-_CLUSTER_SUFFIX = re.compile(r"(特色)?产业集群$")
 
 
 def conditions(
@@ -39,12 +37,14 @@ def conditions(
                 "status": status,
                 "value": value,
                 "threshold": cond.threshold,
+                "op": cond.op,
                 "unit": cond.unit,
                 "title": cond.title,
             }
         )
         if status == "fail":
-            message = f"{cond.title}：申报值 {_show(cond.field, value)}，不满足{cond.article}（{'≤' if cond.op == '<=' else '≥'} {_show(cond.field, cond.threshold)}）。{ruleset.relaxation}"
+            kind = ruleset.form_field(cond.field).kind
+            message = f"{cond.title}：申报值 {_show(kind, value)}，不满足{cond.article}（{'≤' if cond.op == '<=' else '≥'} {_show(kind, cond.threshold)}）。{ruleset.relaxation}"
             findings.append(
                 finding("CONDITION_NOT_MET", message, item=ruleset.form_item, location=where, field=cond.id)
             )
@@ -80,15 +80,16 @@ def missing_fields(
     return findings
 
 
-def _show(field: str, value: float) -> str:
-    if field == "annual_revenue_cny":
+def _show(kind: str, value: float) -> str:
+    """A figure of a field of that kind (FieldRule.kind) as the clerk reads it."""
+    if kind == "money":
         return f"{value / 1e8:g} 亿元"
-    if field == "area_km2":
+    if kind == "area":
         return f"{value:g} 平方公里"
     return f"{value:g} 户"
 
 
-def _statements(text: str, rule: StatementRule) -> list[Quantity]:
+def _statements(text: str, rule: StatementRule, kind: str) -> list[Quantity]:
     """The figure as the text states it about the cluster as a whole: in a sentence with one of
     the rule's cues, in one of its units, not qualified as a subset (规上企业, a company's revenue)
     and not itself qualifying something (营业收入超过十亿元的企业)."""
@@ -96,7 +97,7 @@ def _statements(text: str, rule: StatementRule) -> list[Quantity]:
     for sentence in _SENTENCE.findall(text):
         if not any(cue in sentence for cue in rule.cues):
             continue
-        for quantity in find_quantities(sentence, _KINDS[rule.field]):  # type: ignore[arg-type]
+        for quantity in find_quantities(sentence, kind):  # type: ignore[arg-type]
             at = sentence.find(quantity.text)
             before, after = (
                 sentence[max(0, at - 12) : at],
@@ -111,7 +112,7 @@ def _statements(text: str, rule: StatementRule) -> list[Quantity]:
                 continue  # 营业收入超过十亿元的企业达到9家: a part of the cluster, not all of it
             if rule.right_before and not clause.rstrip().endswith(rule.right_before):
                 continue  # 拥有省级企业技术中心8家: counts something else
-            if rule.field == "annual_revenue_cny" and not any(cue in before for cue in rule.cues):
+            if rule.cue_before and not any(cue in before for cue in rule.cues):
                 continue  # a sum of money that is not the revenue (利税, 投资 …)
             found.append(quantity)
     return found
@@ -129,14 +130,15 @@ def cross_check(
         declared = fields.get(rule.field)
         if declared is None:
             continue
+        kind = ruleset.form_field(rule.field).kind  # the ruleset checks it is area, count or money
         for item_id in rule.items:
             for candidate in by_item.get(item_id, []):
                 section = candidate.section
-                for quantity in _statements(section.body_text, rule):
+                for quantity in _statements(section.body_text, rule, kind):
                     tolerance = checks.approximate_tolerance if quantity.approximate else checks.exact_tolerance
                     off = abs(quantity.value - declared) / max(abs(declared), 1e-9)
                     agrees = off <= tolerance
-                    where = Location(section.document.path, section.pages)
+                    where = Location(file=section.document.path, pages=section.pages)
                     compared.append(
                         {
                             "field": rule.field,
@@ -150,7 +152,7 @@ def cross_check(
                     if not agrees:
                         message = (
                             f"{section.document.path}（{ruleset.item(item_id).title}）称「{quantity.text}」，"
-                            f"与申请表{'（' + form_file + '）' if form_file else ''}填报的 {_show(rule.field, declared)} 不一致"
+                            f"与申请表{'（' + form_file + '）' if form_file else ''}填报的 {_show(kind, declared)} 不一致"
                         )
                         findings.append(
                             finding("INCONSISTENT_VALUE", message, item=item_id, location=where, field=rule.field)
@@ -169,8 +171,8 @@ def cross_check(
                     if not match:
                         continue
                     stated = match.group("value").strip()
-                    agrees = _same_name(stated, str(declared), name_rule.field)
-                    where = Location(section.document.path, section.pages)
+                    agrees = _same_name(stated, str(declared), name_rule)
+                    where = Location(file=section.document.path, pages=section.pages)
                     compared.append(
                         {
                             "field": name_rule.field,
@@ -191,10 +193,10 @@ def cross_check(
     return findings, compared
 
 
-def _same_name(stated: str, declared: str, field: str) -> bool:
+def _same_name(stated: str, declared: str, rule: NameRule) -> bool:
     a, b = normalize(stated), normalize(declared)
-    if field == "cluster_name":
-        a, b = _CLUSTER_SUFFIX.sub("", a), _CLUSTER_SUFFIX.sub("", b)
+    for pattern in rule.ignore:  # 临朐县铝型材加工 for 临朐县铝型材加工特色产业集群
+        a, b = pattern.sub("", a), pattern.sub("", b)
     if a == b or a in b or b in a:
         return True
     # A name written a little differently (临朐铝型材 for 临朐县铝型材加工) still shares most characters.

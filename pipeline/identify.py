@@ -14,7 +14,9 @@ well enough for it from an item that has more than one.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from core.model import Section
 from core.text import normalize
@@ -40,6 +42,7 @@ class Candidate:
     item: str | None = None
     titled: set[str] = field(default_factory=set)  # items its title or file name names
     rival: str | None = None  # another item it scores nearly as well for: a doubt to state
+    evidence_weights: Mapping[str, Any] = field(default_factory=dict)  # the ruleset's: how evidence counts
 
     @property
     def confidence(self) -> float:
@@ -76,7 +79,7 @@ def _file_stem(path: str) -> str:
 
 
 def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> Candidate:
-    candidate = Candidate(section)
+    candidate = Candidate(section, evidence_weights=ruleset.evidence_weights)
     title_items = {r.id for r in ruleset.items_titled(section.title)} if section.title_source != "file_name" else set()
     name_items: set[str] = set()
     if section.role == "whole":
@@ -111,7 +114,9 @@ def add_evidence(candidate: Candidate, evidence: list[Evidence]) -> None:
     section names (spaCy inventory), combined with the other evidence as a noisy-or."""
     if candidate.section.role == "preamble" or not evidence:
         return
-    scores = evidence_scores(evidence, chars=max(1, len(candidate.section.body_text)))
+    scores = evidence_scores(
+        evidence, chars=max(1, len(candidate.section.body_text)), weights=candidate.evidence_weights
+    )
     for item_id, score in scores.items():
         if score <= 0:
             continue

@@ -19,7 +19,6 @@ from pipeline.evidence import (
     Evidence,
     EvidenceFinder,
     evidence_scores,
-    finder,
     inventory,
     summarize,
 )
@@ -38,14 +37,20 @@ def _by(evidence: list[Evidence], label: str) -> dict[str, list[Evidence]]:
     return out
 
 
+@pytest.fixture(scope="module")
+def finder_built() -> EvidenceFinder:
+    """The bundled patterns' finder, built once for the module (an engine builds one per ruleset)."""
+    return EvidenceFinder(DEFAULT_PATTERNS)
+
+
 def _levels(found: list[Evidence]) -> set[str | None]:
     return {ev.level for ev in found}
 
 
 @pytest.mark.parametrize("key", list(CLUSTERS))
-def test_brand_evidence_honours_media_and_awarding_bodies(key: str) -> None:
+def test_brand_evidence_honours_media_and_awarding_bodies(key: str, finder_built: EvidenceFinder) -> None:
     c: Cluster = CLUSTERS[key]
-    found = finder().find(brand_evidence(c).body_text(), "4.名牌产品及宣传报道材料.docx", 3)
+    found = finder_built.find(brand_evidence(c).body_text(), "4.名牌产品及宣传报道材料.docx", 3)
     honours, media, orgs = _by(found, "HONOUR"), _by(found, "MEDIA"), _by(found, "ORG")
     for h in c.honors:
         assert h.title in honours, (h.title, sorted(honours))
@@ -64,9 +69,9 @@ def test_brand_evidence_honours_media_and_awarding_bodies(key: str) -> None:
 
 
 @pytest.mark.parametrize("key", list(CLUSTERS))
-def test_innovation_platforms_and_recognised_firms(key: str) -> None:
+def test_innovation_platforms_and_recognised_firms(key: str, finder_built: EvidenceFinder) -> None:
     c = CLUSTERS[key]
-    found = finder().find(innovation_platforms(c).body_text(), "5.创新平台.pdf", 7)
+    found = finder_built.find(innovation_platforms(c).body_text(), "5.创新平台.pdf", 7)
     platforms, honours, orgs = _by(found, "PLATFORM"), _by(found, "HONOUR"), _by(found, "ORG")
     for name, _kind in c.platforms:
         assert name in (orgs if name in PLATFORMS_AS_ORG else platforms), (name, sorted(platforms), sorted(orgs))
@@ -85,8 +90,8 @@ def test_innovation_platforms_and_recognised_firms(key: str) -> None:
     assert {ev.page for ev in found} == {7}
 
 
-def test_quotes_and_little_giant_spellings_normalise() -> None:
-    f = finder()
+def test_quotes_and_little_giant_spellings_normalise(finder_built: EvidenceFinder) -> None:
+    f = finder_built
     text = (
         "2021年，该公司被认定为专精特新“小巨人”企业；"
         '2022年，另一家企业被认定为专精特新"小巨人"企业；'
@@ -117,8 +122,8 @@ def test_quotes_and_little_giant_spellings_normalise() -> None:
     assert all(ev.page is None for ev in found)
 
 
-def test_levels_written_next_to_a_mention() -> None:
-    found = finder().find(
+def test_levels_written_next_to_a_mention(finder_built: EvidenceFinder) -> None:
+    found = finder_built.find(
         "该企业建有国家级企业技术中心、省级重点实验室和市级工程技术研究中心，"
         "另有企业技术中心（省级）1家、国家高新技术企业12家，主导产品为省级以上名牌产品。",
         "x.docx",
@@ -135,9 +140,9 @@ def test_levels_written_next_to_a_mention() -> None:
 
 
 @pytest.mark.parametrize("key", list(CLUSTERS))
-def test_unrelated_text_names_no_evidence(key: str) -> None:
+def test_unrelated_text_names_no_evidence(key: str, finder_built: EvidenceFinder) -> None:
     c = CLUSTERS[key]
-    f = finder()
+    f = finder_built
     for doc in (authenticity_declaration(c), authenticity_declaration(c, title="诚信承诺书"), informatization(c)):
         found = f.find(doc.body_text(), "8.真实性声明.pdf", 1)
         assert not [ev for ev in found if ev.label in EVIDENCE_LABELS], found
@@ -149,7 +154,7 @@ def test_unrelated_text_names_no_evidence(key: str) -> None:
     assert f.find(prose, "x.docx", None) == []
 
 
-def test_names_wrapped_across_pdf_lines_are_joined() -> None:
+def test_names_wrapped_across_pdf_lines_are_joined(finder_built: EvidenceFinder) -> None:
     # A PDF page's lines: full lines of ~38 字, a firm's name and a centre's name cut at the line end.
     lines = [
         "集群拥有一批实力较强的龙头骨干企业，其中山东华弘铝业集",
@@ -161,20 +166,20 @@ def test_names_wrapped_across_pdf_lines_are_joined() -> None:
         "临朐金岳铝材科技有限公司",
         "运营管理机构",
     ]
-    found = finder().find("\n".join(lines), "2.发展情况简介.pdf", 2)
+    found = finder_built.find("\n".join(lines), "2.发展情况简介.pdf", 2)
     assert "山东华弘铝业集团有限公司" in _by(found, "ORG")
     assert {"临朐县铝型材产品质量检验检测中心", "山东省铝型材工程技术研究中心"} <= set(_by(found, "PLATFORM"))
     # short lines (headings, table cells) are not joined to the next one
     assert "临朐金岳铝材科技有限公司" in _by(found, "ORG")
     # the same page handed over line by line, as the PDF extractor's blocks are
-    evidence = inventory([(line, "2.发展情况简介.pdf", 2) for line in lines])
+    evidence = inventory([(line, "2.发展情况简介.pdf", 2) for line in lines], finder_built)
     assert {(ev.normalized, ev.page) for ev in evidence if ev.label == "ORG"} == {
         ("山东华弘铝业集团有限公司", 2),
         ("临朐金岳铝材科技有限公司", 2),
     }
 
 
-def test_inventory_pages_dedup_and_summary() -> None:
+def test_inventory_pages_dedup_and_summary(finder_built: EvidenceFinder) -> None:
     c = CLUSTERS["linqu"]
     items = all_items(c)
     brand_text = items["brand_evidence"].body_text()
@@ -185,7 +190,7 @@ def test_inventory_pages_dedup_and_summary() -> None:
         (items["authenticity_declaration"].body_text(), "申报材料.pdf", 30),
         ("集群企业拥有中国驰名商标3件。", "4.名牌产品.docx", None),
     ]
-    evidence = inventory(blocks)
+    evidence = inventory(blocks, finder_built)
     keys = [(ev.label, ev.normalized, ev.file, ev.page) for ev in evidence]
     assert len(keys) == len(set(keys))
     assert {ev.page for ev in evidence if ev.label == "MEDIA"} == {12, 13}
@@ -213,8 +218,8 @@ def test_inventory_pages_dedup_and_summary() -> None:
 
 
 @pytest.mark.parametrize("key", list(CLUSTERS))
-def test_evidence_scores_tell_brand_from_innovation_sections(key: str) -> None:
-    f = finder()
+def test_evidence_scores_tell_brand_from_innovation_sections(key: str, finder_built: EvidenceFinder) -> None:
+    f = finder_built
     scores = {}
     for item, doc in all_items(CLUSTERS[key]).items():
         text = doc.body_text()
@@ -233,9 +238,8 @@ def test_evidence_scores_tell_brand_from_innovation_sections(key: str) -> None:
     assert plain["brand_evidence"] > 0.8 and plain["innovation_platforms"] == 0.0
 
 
-def test_finder_is_built_once_and_patterns_validate() -> None:
-    assert finder() is finder()
-    assert finder().nlp.pipe_names == ["entity_ruler"]
+def test_finder_pipeline_and_patterns_validate(finder_built: EvidenceFinder) -> None:
+    assert finder_built.nlp.pipe_names == ["entity_ruler"]
     validated = EvidenceFinder(DEFAULT_PATTERNS, validate=True)  # spaCy's schema check of every pattern
     assert validated.find("拥有中国驰名商标", "x", 1)[0].normalized == "中国驰名商标"
 
@@ -248,8 +252,8 @@ def test_no_model_package_and_no_network_needed() -> None:
         "import socket, sys\n"
         "try:\n    socket.create_connection(('pypi.org', 443), timeout=2); sys.exit('network is reachable')\n"
         "except OSError:\n    pass\n"
-        "from pipeline.evidence import finder\n"
-        "print(finder().find('集群拥有中国驰名商标3件', 'x', 1)[0].normalized)\n"
+        "from pipeline.evidence import EvidenceFinder\n"
+        "print(EvidenceFinder().find('集群拥有中国驰名商标3件', 'x', 1)[0].normalized)\n"
     )
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT
@@ -258,11 +262,11 @@ def test_no_model_package_and_no_network_needed() -> None:
     assert result.stdout.strip() == "中国驰名商标"
 
 
-def test_speed_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
+def test_speed_is_printed(capsys: pytest.CaptureFixture[str], finder_built: EvidenceFinder) -> None:
     """Load time (fresh process) and time per 100-page-equivalent text (~150,000 字); printed, not asserted."""
     script = (
         "import time\nt = time.perf_counter()\n"
-        "from pipeline.evidence import finder\nfinder()\n"
+        "from pipeline.evidence import EvidenceFinder\nEvidenceFinder()\n"
         "print(time.perf_counter() - t)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)
@@ -273,7 +277,7 @@ def test_speed_is_printed(capsys: pytest.CaptureFixture[str]) -> None:
     text = "\n".join(doc.body_text() for c in CLUSTERS.values() for doc in all_items(c).values())
     pages = [text[i : i + 1500] for i in range(0, len(text), 1500)]
     pages = (pages * (100 // len(pages) + 1))[:100]
-    f = finder()
+    f = finder_built
     wall = cpu = float("inf")
     for _ in range(3):
         start, start_cpu = time.perf_counter(), time.process_time()
