@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 BlockKind = Literal["heading", "paragraph", "table", "line", "figure"]
-Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(slots=True)  # slots: documents of thousands of blocks pickle across processes
@@ -151,63 +150,3 @@ class Section:
                 f" 第{self.pages[0]}–{self.pages[1]}页" if self.pages[0] != self.pages[1] else (f" 第{self.pages[0]}页")
             )
         return f"{where}「{self.title}」"
-
-
-@dataclass
-class Location:
-    file: str
-    pages: list[int] | None = None
-
-    def as_dict(self) -> dict[str, object]:
-        return {"file": self.file, "pages": self.pages}
-
-
-@dataclass
-class Finding:
-    code: str
-    severity: Severity
-    message: str
-    item: str | None = None
-    location: Location | None = None
-    field: str | None = None  # the form field or Art. 4 condition a finding is about
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "code": self.code,
-            "severity": self.severity,
-            "item": self.item,
-            "field": self.field,
-            "message": self.message,
-            "location": self.location.as_dict() if self.location else None,
-        }
-
-
-@dataclass
-class ItemResult:
-    """One Art. 6 item of the ruleset as judged in one dossier."""
-
-    id: str
-    article: str
-    title: str
-    required: bool
-    present: bool = False
-    confidence: float = 0.0
-    locations: list[Location] = field(default_factory=list)
-    metrics: dict[str, int] = field(default_factory=dict)
-    seal: dict[str, object] | None = None
-    findings: list[Finding] = field(default_factory=list)
-    seal_crop: bytes = b""  # PNG of the seal found, written beside the reports as seal["crop"]
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "article": self.article,
-            "title": self.title,
-            "required": self.required,
-            "present": self.present,
-            "confidence": self.confidence,
-            "locations": [loc.as_dict() for loc in self.locations],
-            "metrics": self.metrics,
-            "seal": self.seal,
-            "findings": [f.as_dict() for f in self.findings],
-        }

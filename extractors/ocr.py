@@ -21,6 +21,8 @@ import numpy as np
 
 from core.paths import cache_root
 
+from .loaded import Loaded
+
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
 CACHE_VERSION = "8"  # bump when the reading logic changes: old results are then not reused
@@ -58,30 +60,26 @@ def cache_dir() -> Path:
     return cache_root() / "ocr"
 
 
-_engines: dict[int, Any] = {}
-
-
 def engine(threads: int) -> Any:
-    """One RapidOCR per worker process and thread count: loading the models takes ~1 s."""
-    if threads not in _engines:
-        # onnxruntime (1.29 and later) reports telemetry to Microsoft and keeps a device id under
-        # ~/.cache unless this is set before it loads; the choice is fixed for the process then.
-        os.environ["ORT_DISABLE_TELEMETRY"] = "1"
-        from rapidocr import RapidOCR
+    """A RapidOCR with `threads` inference threads: loading the models takes ~1 s, so a worker keeps one
+    (`Loaded`)."""
+    # onnxruntime (1.29 and later) reports telemetry to Microsoft and keeps a device id under
+    # ~/.cache unless this is set before it loads; the choice is fixed for the process then.
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    from rapidocr import RapidOCR
 
-        _engines[threads] = RapidOCR(
-            params={
-                "Global.log_level": "error",
-                "Global.use_cls": False,  # orientation is handled per page, below
-                "Global.text_score": 0.0,  # keep every box: poor ones still show the orientation
-                "EngineConfig.onnxruntime.intra_op_num_threads": threads,
-                "EngineConfig.onnxruntime.inter_op_num_threads": 1,
-                # Bound the detector's input: full-resolution A4 costs 3× for no better boxes.
-                "Det.limit_type": "max",
-                "Det.limit_side_len": 1280,
-            }
-        )
-    return _engines[threads]
+    return RapidOCR(
+        params={
+            "Global.log_level": "error",
+            "Global.use_cls": False,  # orientation is handled per page, below
+            "Global.text_score": 0.0,  # keep every box: poor ones still show the orientation
+            "EngineConfig.onnxruntime.intra_op_num_threads": threads,
+            "EngineConfig.onnxruntime.inter_op_num_threads": 1,
+            # Bound the detector's input: full-resolution A4 costs 3× for no better boxes.
+            "Det.limit_type": "max",
+            "Det.limit_side_len": 1280,
+        }
+    )
 
 
 def engine_id() -> str:
@@ -187,10 +185,12 @@ def _reads_well(lines: list[tuple[np.ndarray, str, float]]) -> bool:
     return filled >= len(long_boxes) / 2 and (_mean(lines) or 0.0) >= RETRY_BELOW
 
 
-def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[tuple[np.ndarray, str, float]], int, np.ndarray]:
+def recognise(
+    rgb: np.ndarray, threads: int = 1, loaded: Loaded | None = None
+) -> tuple[list[tuple[np.ndarray, str, float]], int, np.ndarray]:
     """Read the page, turning it when needed; returns the lines, the turn (degrees
-    counter-clockwise) and the upright image."""
-    ocr = engine(threads)
+    counter-clockwise) and the upright image. The models are kept in `loaded` (a worker's)."""
+    ocr = (loaded or Loaded()).get(("ocr", threads), lambda: engine(threads))
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     best = _read(ocr, bgr)
     turn, upright = 0, bgr
@@ -320,6 +320,7 @@ def ocr_page(
     threads: int = 1,
     cache: Path | None = None,
     file_sha256: str | None = None,
+    loaded: Loaded | None = None,
 ) -> OcrPage:
     """Recognise one page; results are kept by the page image's hash. When the file's own hash is
     given, a second index (file, page → image hash) lets a re-run skip even the rendering."""
@@ -340,7 +341,7 @@ def ocr_page(
     if cached is not None:
         page = _from_cache(cached, rel, number)
     else:
-        lines, turn, upright = recognise(rgb, threads)
+        lines, turn, upright = recognise(rgb, threads, loaded)
         scale = 72 / dpi
         page = OcrPage(
             rel=rel,
@@ -375,10 +376,18 @@ class OcrJob:
     cache: Path | None = None  # decided by the parent: a worker's environment may be older
     file_sha256: str | None = None
 
-    def run(self) -> OcrPage:
+    def run(self, loaded: Loaded | None = None) -> OcrPage:
         try:
             return ocr_page(
-                self.path, self.rel, self.format, self.page, self.dpi, self.threads, self.cache, self.file_sha256
+                self.path,
+                self.rel,
+                self.format,
+                self.page,
+                self.dpi,
+                self.threads,
+                self.cache,
+                self.file_sha256,
+                loaded,
             )
         except Exception as exc:  # a page that cannot be rendered or read costs that page only
             return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)

@@ -29,6 +29,7 @@ from core.model import Document
 from core.scratch import private_folder, scratch_root
 
 from . import read_file
+from .loaded import Loaded
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -36,7 +37,7 @@ DEFAULT_TIMEOUT = 60.0
 class Job(Protocol):
     """Work for a worker process: `run()` there, or `failed()` here when the worker could not."""
 
-    def run(self) -> Any: ...
+    def run(self, loaded: Loaded | None = None) -> Any: ...
 
     def failed(self, kind: str, reason: str, seconds: float) -> Any: ...
 
@@ -51,7 +52,7 @@ class FileJob:
     size: int
     limits: Limits | None = None  # decided by the parent (a worker's environment may be older); else the environment's
 
-    def run(self) -> Document:
+    def run(self, loaded: Loaded | None = None) -> Document:
         return read_file(self.path, self.rel, self.sha256, self.size, self.limits)
 
     def failed(self, kind: str, reason: str, seconds: float) -> Document:
@@ -98,6 +99,7 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    loaded = Loaded()  # kept between this worker's jobs
     while True:
         try:
             job = conn.recv()
@@ -106,7 +108,7 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
         if job is None:
             return
         try:
-            result = job.run()
+            result = job.run(loaded)
         except MemoryError:
             result = job.failed("memory", f"处理时内存不足（{describe('worker_memory_mb', memory_mb or 0)}）", 0.0)
         except Exception as exc:  # a job's bug must not take the worker down with it
@@ -114,21 +116,16 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
         conn.send(result)
 
 
-_context: mp.context.BaseContext | None = None
-
-
 def mp_context() -> mp.context.BaseContext:
     # forkserver: safe when the parent runs threads (Prefect, watchdog), and a replaced worker
     # forks from a server that has already imported the extractors, so it starts in milliseconds.
-    global _context
-    if _context is None:
-        scratch_root()  # before the fork server starts: it and every worker inherit TMPDIR
-        ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(
-            ["extractors", "extractors.pdf", "extractors.docx", "extractors.seal_finder", "pdfplumber"]
-        )
-        _context = ctx
-    return _context
+    # multiprocessing keeps one fork server per process; setting its preload again changes nothing.
+    scratch_root()  # before the fork server starts: it and every worker inherit TMPDIR
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(
+        ["extractors", "extractors.pdf", "extractors.docx", "extractors.seal_finder", "pdfplumber"]
+    )
+    return ctx
 
 
 class _Worker:

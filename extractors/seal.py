@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from core.model import SealMark
 
+from .loaded import Loaded
 from .ocr import load_page
 
 if TYPE_CHECKING:  # OpenCV and numpy load in the worker that searches, not in the parent that plans
@@ -197,7 +198,7 @@ class SealJob:
     page: int  # 1-based; 0 searches the pictures of a Word file
     pixels: bool = False  # boxes in the image's own pixels (image files, Word pictures) instead of points
 
-    def run(self) -> SealResult:
+    def run(self, loaded: Loaded | None = None) -> SealResult:
         result = SealResult(self.rel, self.page)
         try:
             if self.format == "docx":
@@ -247,7 +248,7 @@ class SealPlanJob:
 
     path: Path
 
-    def run(self) -> SealPlan:
+    def run(self, loaded: Loaded | None = None) -> SealPlan:
         from . import _KIND_NAMES, detect_format
         from .errors import Unreadable
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -10,10 +11,14 @@ from typing import Any
 from core.names import terminal_safe
 
 from .dossier import dossier_id
+from .engine import Engine
 from .intake import is_junk
-from .reports import review_count, verdict_text, write_summary
+from .report import Report
+from .reports import verdict_text, write_summary
 from .ruleset import Ruleset
-from .runner import Outcome, SharedPool, run_one
+from .runner import Outcome
+
+logger = logging.getLogger("dossier.batch")
 
 
 def dossiers_in(inbox: Path) -> list[tuple[str, Path]]:
@@ -28,12 +33,12 @@ def dossiers_in(inbox: Path) -> list[tuple[str, Path]]:
     return result
 
 
-def summary_line(report: dict[str, Any]) -> str:
+def summary_line(report: Report) -> str:
     """One line a clerk reads on the terminal: the verdict, the counts, what is missing."""
-    counts = report["counts"]
-    missing = [i["title"] for i in report["items"] if i["required"] and not i["present"]]
-    verdict = verdict_text(report["verdict"], review_count(report))
-    line = f"{report['dossier']['id']}：{verdict}（错误 {counts['error']}，提醒 {counts['warning']}）"
+    counts = report.counts
+    missing = [i.title for i in report.items if i.required and not i.present]
+    verdict = verdict_text(report.verdict, report.review_count)
+    line = f"{report.dossier.id}：{verdict}（错误 {counts.error}，提醒 {counts.warning}）"
     if missing:
         line += "；缺少：" + "、".join(missing)
     return terminal_safe(line)
@@ -57,15 +62,14 @@ def run_batch(
     dossiers = dossiers_in(inbox)
     rows: list[dict[str, Any]] = []
     with (
-        SharedPool(workers, timeout).warm() as pool,
+        Engine(ruleset, workers, timeout).warm() as engine,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="dossier") as threads,
     ):
-        futures = [threads.submit(run_one, child, ident, out, ruleset, pool, formats) for ident, child in dossiers]
+        futures = [threads.submit(engine.run_one, child, ident, out, formats) for ident, child in dossiers]
         for future in futures:
             outcome = future.result()
             rows.append(outcome.row)
-            if not quiet:
-                print(outcome_line(outcome), flush=True)
+            log_outcome(logger, outcome, level=logging.DEBUG if quiet else logging.INFO)
     write_summary(rows, out)
     return rows, all(row["verdict"] != "failed" for row in rows)
 
@@ -74,4 +78,17 @@ def outcome_line(outcome: Outcome, note: str = "") -> str:
     """The terminal line of a checked dossier (with its time), or why it could not be checked."""
     if outcome.report is None:
         return terminal_safe(f"{outcome.row['id']}：{outcome.row['failure']}")
-    return terminal_safe(f"{summary_line(outcome.report)}  [{outcome.report['elapsed_seconds']:.1f} 秒{note}]")
+    return terminal_safe(f"{summary_line(outcome.report)}  [{outcome.report.elapsed_seconds:.1f} 秒{note}]")
+
+
+def log_outcome(log: logging.Logger, outcome: Outcome, *, level: int = logging.INFO, cached: bool = False) -> None:
+    """One log record per dossier, its message the terminal line: event `dossier_checked` (verdict, counts,
+    seconds; `cached` when the report came from the flow's cache) or `dossier_failed` (the reason)."""
+    row = outcome.row
+    fields: dict[str, Any] = {"dossier": row["id"], "source": row["source"]}
+    if outcome.report is None:
+        log.log(level, outcome_line(outcome), extra={"event": "dossier_failed", **fields, "reason": row["failure"]})
+        return
+    fields |= {"verdict": row["verdict"], "review_count": row["review_count"], "errors": row["errors"]}
+    fields |= {"warnings": row["warnings"], "seconds": outcome.report.elapsed_seconds, "cached": cached}
+    log.log(level, outcome_line(outcome, "，缓存" if cached else ""), extra={"event": "dossier_checked", **fields})

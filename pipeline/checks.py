@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from core.model import Document, Finding, ItemResult, Location, SealMark, Severity
+from core.model import Document, SealMark
 from core.text import count_chars_no_spaces, count_words
 
 from .identify import Candidate
 from .intake import IntakeProblem
+from .report import Finding, ItemResult, Location, SealFound, SealNotFound, SealUnchecked, Severity
 from .ruleset import ItemRule, Ruleset
 
 # Finding codes and their severities are part of the outside contract.
@@ -35,7 +36,7 @@ def finding(
 
 
 def _location(candidate: Candidate) -> Location:
-    return Location(candidate.section.document.path, candidate.section.pages)
+    return Location(file=candidate.section.document.path, pages=candidate.section.pages)
 
 
 def _merge_locations(candidates: list[Candidate]) -> list[Location]:
@@ -45,7 +46,7 @@ def _merge_locations(candidates: list[Candidate]) -> list[Location]:
         loc = _location(candidate)
         seen = merged.get(loc.file)
         if seen is None:
-            merged[loc.file] = Location(loc.file, list(loc.pages) if loc.pages else None)
+            merged[loc.file] = Location(file=loc.file, pages=list(loc.pages) if loc.pages else None)
         elif seen.pages and loc.pages:
             seen.pages = [min(seen.pages[0], loc.pages[0]), max(seen.pages[1], loc.pages[1])]
     return list(merged.values())
@@ -90,25 +91,23 @@ def _seal(rule: ItemRule, candidates: list[Candidate], result: ItemResult) -> No
     where = result.locations[0] if result.locations else None
     if marks:
         path, best = max(marks, key=lambda pm: pm[1].score)
-        result.seal = {
-            "detected": True,
-            "file": path,
-            "page": best.page,
-            "bbox": [round(v, 1) for v in best.bbox],
-            "bbox_unit": "pt",
-            "score": best.score,
-            "diameter_mm": best.diameter_mm,
-            "crop": f"seal-{rule.id}.png",
-        }
+        result.seal = SealFound(
+            file=path,
+            page=best.page,
+            bbox=[round(v, 1) for v in best.bbox],
+            score=best.score,
+            diameter_mm=best.diameter_mm,
+            crop=f"seal-{rule.id}.png",
+        )
         result.seal_crop = best.crop_png
     elif checked:
-        result.seal = {"detected": False, "checked": checked}
+        result.seal = SealNotFound(checked=checked)
         result.findings.append(
             finding("SEAL_MISSING", f"{rule.title}未发现申报单位公章（已检查：{'、'.join(checked)}）", rule.id, where)
         )
     else:
         # Nothing could be searched (a legacy .doc, a page that failed to render): say so, no guess.
-        result.seal = {"detected": None, "checked": [], "reason": "无法检查此文件中的公章，请人工核对"}
+        result.seal = SealUnchecked(reason="无法检查此文件中的公章，请人工核对")
         result.findings.append(finding("LOW_CONFIDENCE", f"{rule.title}的公章无法自动检查，请人工核对", rule.id, where))
 
 
@@ -132,7 +131,7 @@ def _ocr_quality(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset, 
 
 
 def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) -> ItemResult:
-    result = ItemResult(rule.id, rule.article, rule.title, rule.required)
+    result = ItemResult(id=rule.id, article=rule.article, title=rule.title, required=rule.required)
     if not candidates:
         if rule.required:
             result.findings.append(finding("ITEM_MISSING", f"缺少{rule.title}（{rule.article}）", item=rule.id))
@@ -227,7 +226,7 @@ def file_findings(docs: list[Document], duplicates: dict[str, str]) -> list[Find
     """FILE_UNREADABLE, UNSUPPORTED_FORMAT and DUPLICATE_FILE, one per file concerned."""
     findings: list[Finding] = []
     for doc in docs:
-        where = Location(doc.path, None)
+        where = Location(file=doc.path)
         if doc.unsupported:
             findings.append(finding("UNSUPPORTED_FORMAT", f"{doc.path}：{doc.error}", location=where))
         elif doc.error:
@@ -247,7 +246,7 @@ def file_findings(docs: list[Document], duplicates: dict[str, str]) -> list[Find
 def intake_findings(problems: list[IntakeProblem]) -> list[Finding]:
     findings: list[Finding] = []
     for problem in problems:
-        where = Location(problem.rel, None)
+        where = Location(file=problem.rel)
         if problem.kind in ("unsafe_path", "symlink", "special"):
             findings.append(finding("ARCHIVE_ENTRY_SKIPPED", f"{problem.rel}：{problem.reason}", location=where))
         else:

@@ -6,41 +6,43 @@ import dataclasses
 import datetime as dt
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from core.limits import Limits, describe
-from core.model import Block, Document, Finding, ItemResult, LimitHit, Location
+from core.model import Block, Document, LimitHit
 from core.names import shown
-from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, FileJob
+from extractors.sandbox import ExtractionPool, FileJob
 
 from .checks import file_findings, finding, intake_findings, judge_item
-from .evidence import Evidence, inventory, summarize
+from .evidence import Evidence, EvidenceFinder, inventory, summarize
 from .figures import conditions, cross_check, missing_fields
 from .form import FormField, attested_places, form_fields, read_form
 from .identify import Candidate, add_evidence, assign, score_section
 from .intake import open_dossier
-from .reports import REVIEW_CODES, write_reports
+from .report import (
+    ConditionResult,
+    CrossCheck,
+    DossierInfo,
+    FileEntry,
+    Finding,
+    FormPair,
+    Identified,
+    ItemResult,
+    Location,
+    Report,
+    RulesetInfo,
+)
+from .report import Evidence as EvidenceSummary
+from .reports import write_reports
 from .ruleset import Ruleset
 from .scans import recognise_scans, seals_and_forms
 from .sections import split_sections
 from .words import Segmenter
 
-SCHEMA = "dossier-report/1"
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
-_segmenters: dict[str, Segmenter] = {}
-
-
-@dataclass
-class Checked:
-    """A checked dossier: the report.json dict plus the model behind it."""
-
-    report: dict[str, Any]
-    documents: list[Document]
-    items: list[ItemResult]
-    findings: list[Finding]
-    candidates: list[Candidate]
 
 
 def dossier_id(name: str) -> str:
@@ -49,13 +51,20 @@ def dossier_id(name: str) -> str:
     return shown(name[:-4] if name.lower().endswith(".zip") else name)
 
 
-def segmenter_for(ruleset: Ruleset) -> Segmenter:
-    """One segmenter per ruleset per process; it starts loading on first request."""
-    key = ruleset.source or ruleset.id
-    if key not in _segmenters:
-        vocabulary = set(ruleset.all_cues())
-        _segmenters[key] = Segmenter(vocabulary).start()
-    return _segmenters[key]
+class Readers:
+    """What the text analysis needs loaded for one ruleset: its segmenter and its evidence finder. Both
+    start loading at once on threads (jieba ~0.1 s, spaCy ~1.5 s), overlapping the reading of files;
+    the first use waits. The engine (pipeline/engine.py) builds one and passes it down."""
+
+    def __init__(self, ruleset: Ruleset) -> None:
+        self.segmenter = Segmenter(ruleset.all_cues()).start()
+        loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-load")
+        self._finder: Future[EvidenceFinder] = loader.submit(EvidenceFinder, ruleset.evidence_patterns)
+        loader.shutdown(wait=False)  # its one thread ends when the finder is built
+
+    @property
+    def finder(self) -> EvidenceFinder:
+        return self._finder.result()
 
 
 def _read(jobs: list[FileJob], pool: ExtractionPool) -> tuple[list[Document], dict[str, str]]:
@@ -100,11 +109,10 @@ class ReadDossier:
 
 
 def analyse_text(
-    documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset, limits: Limits | None = None
+    documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset, readers: Readers, limits: Limits
 ) -> Analysis:
     """Sections, their scores against each item, and the evidence inventory: needs no seals or tables."""
-    segmenter = segmenter_for(ruleset)
-    limits = limits or Limits.from_env()
+    segmenter = readers.segmenter
     candidates: list[Candidate] = []
     evidence: list[Evidence] = []
     for doc in documents:
@@ -126,7 +134,7 @@ def analyse_text(
                         f"（{describe('evidence_chars_per_file', limits.evidence_chars_per_file)}）",
                     )
                 )
-            found = inventory((b.text, doc.path, b.page) for b in searched)
+            found = inventory(((b.text, doc.path, b.page) for b in searched), readers.finder)
             add_evidence(candidate, found)
             evidence += found
             candidates.append(candidate)
@@ -164,11 +172,12 @@ def keep_page_budget(documents: list[Document], limits: Limits) -> None:
         left -= len(doc.pages)
 
 
-def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_name: str | None = None) -> ReadDossier:
+def read_dossier(
+    path: Path, pool: ExtractionPool, ruleset: Ruleset, readers: Readers, limits: Limits, name: str | None = None
+) -> ReadDossier:
     """Intake, extraction, OCR, then the seal search and the form's tables in the workers while this
     process analyses the text (`analyse_text`), so a single dossier uses both cores."""
     started = time.perf_counter()
-    limits = Limits.from_env()
     with open_dossier(path, limits) as intake:
         documents, duplicates = _read(intake.files, pool)
         paths = {job.rel: job.path for job in intake.files}
@@ -177,12 +186,12 @@ def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_nam
         recognise_scans(originals, paths, pool, limits)
         finish = seals_and_forms(originals, paths, ruleset, pool)
         try:
-            analysis = analyse_text(documents, duplicates, ruleset, limits)
+            analysis = analyse_text(documents, duplicates, ruleset, readers, limits)
         finally:
             finish()  # before the unpacked files go
         return ReadDossier(
             path=path,
-            name=shown(dossier_name or path.name),
+            name=shown(name or path.name),
             documents=documents,
             duplicates=duplicates,
             skipped=list(intake.skipped),
@@ -192,8 +201,11 @@ def read_dossier(path: Path, pool: ExtractionPool, ruleset: Ruleset, dossier_nam
         )
 
 
-def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
-    """Identification, checks and the report dict, from what was read."""
+def judge_dossier(
+    read: ReadDossier, ruleset: Ruleset, ident: str | None = None, as_of: dt.date | None = None
+) -> Report:
+    """Identification, checks and the whole report, from what was read. `ident` is the dossier's id in a
+    batch (default: from its name); `as_of` the date the ruleset's validity is judged on (default: today)."""
     started = time.perf_counter()
     candidates, evidence = read.analysis.candidates, read.analysis.evidence
     by_item = assign(candidates, ruleset)
@@ -202,14 +214,25 @@ def judge_dossier(read: ReadDossier, ruleset: Ruleset) -> Checked:
     figures = judge_figures(by_item, items, ruleset)
     findings = [f for item in items for f in item.findings] + figures.findings
     findings += file_findings(read.documents, read.duplicates) + read.findings
-    report = build_report(read, ruleset, candidates, items, findings)
-    report["fields"] = figures.fields
-    report["conditions"] = figures.conditions
-    report["form"] = [f.as_dict() for f in figures.form]
-    report["cross_checks"] = figures.compared
-    report["evidence"] = summarize(evidence)
-    report["elapsed_seconds"] = round(read.seconds + time.perf_counter() - started, 3)
-    return Checked(report, read.documents, items, findings, candidates)
+    checked_at = dt.datetime.now(CHINA_TIME)
+    return Report.judged(
+        findings,
+        dossier=DossierInfo(
+            id=ident or dossier_id(read.name),
+            source=read.name,
+            checked_at=checked_at.isoformat(timespec="seconds"),
+            files=[_file_entry(doc, candidates, read.duplicates) for doc in read.documents],
+            skipped=read.skipped,
+        ),
+        ruleset=_ruleset_info(ruleset, as_of or checked_at.date()),
+        items=items,
+        fields=figures.fields,
+        conditions=[ConditionResult.model_validate(c) for c in figures.conditions],
+        form=[FormPair.model_validate(f.as_dict()) for f in figures.form],
+        cross_checks=[CrossCheck.model_validate(c) for c in figures.compared],
+        evidence=EvidenceSummary.model_validate(summarize(evidence)),
+        elapsed_seconds=round(read.seconds + time.perf_counter() - started, 3),
+    )
 
 
 @dataclass
@@ -239,37 +262,22 @@ def judge_figures(by_item: dict[str, list[Candidate]], items: list[ItemResult], 
     return Figures(fields, statuses, found, compared, findings)
 
 
-def check_dossier(
-    path: Path,
-    ruleset: Ruleset,
-    pool: ExtractionPool | None = None,
-    dossier_name: str | None = None,
-) -> Checked:
-    """Check one dossier end to end."""
-    segmenter_for(ruleset)  # starts loading while the files are read
-    if pool is not None:
-        return judge_dossier(read_dossier(path, pool, ruleset, dossier_name), ruleset)
-    with ExtractionPool(workers=1, timeout=DEFAULT_TIMEOUT) as own:
-        read = read_dossier(path, own, ruleset, dossier_name)
-    return judge_dossier(read, ruleset)
-
-
-def failure_report(path: Path, name: str, reason: str, ruleset: Ruleset) -> Checked:
+def failure_report(
+    path: Path, name: str, reason: str, ruleset: Ruleset, ident: str | None = None, as_of: dt.date | None = None
+) -> Report:
     """The report of a dossier that could not be checked: nothing read, every item missing, and one
     FILE_UNREADABLE that says why, so that a person looks."""
-    found = finding("FILE_UNREADABLE", f"{reason}；请人工核对", location=Location(shown(name), None))
+    found = finding("FILE_UNREADABLE", f"{reason}；请人工核对", location=Location(file=shown(name)))
     read = ReadDossier(path, shown(name), [], {}, [], [found], Analysis([], []), 0.0)
-    return judge_dossier(read, ruleset)
+    return judge_dossier(read, ruleset, ident, as_of)
 
 
-def write_outputs(checked: Checked, out: Path, formats: Sequence[str]) -> list[Path]:
+def write_outputs(report: Report, out: Path, formats: Sequence[str]) -> list[Path]:
     """The reports in `formats`, and a PNG crop of each seal found (the HTML report shows them)."""
-    written = write_reports(checked.report, out, formats)
-    for item in checked.items:
-        if item.seal_crop and item.seal:
-            crop = out / str(item.seal["crop"])
-            crop.write_bytes(item.seal_crop)
-            written.append(crop)
+    written = write_reports(report, out, formats)
+    for name, data in report.crops().items():
+        (out / name).write_bytes(data)
+        written.append(out / name)
     return written
 
 
@@ -280,64 +288,43 @@ def _add_duplicate_locations(items: list[ItemResult], duplicates: dict[str, str]
         copies.setdefault(original, []).append(copy)
     for item in items:
         for loc in list(item.locations):
-            item.locations.extend(Location(copy, loc.pages) for copy in copies.get(loc.file, []))
+            item.locations.extend(Location(file=copy, pages=loc.pages) for copy in copies.get(loc.file, []))
 
 
-def _identified_as(doc: Document, candidates: list[Candidate], duplicates: dict[str, str]) -> list[dict[str, Any]]:
+def _file_entry(doc: Document, candidates: list[Candidate], duplicates: dict[str, str]) -> FileEntry:
     source = duplicates.get(doc.path, doc.path)
-    return [
-        {
-            "item": c.item,
-            "title": c.section.title,
-            "pages": c.section.pages,
-            "confidence": c.confidence if c.item else round(max(c.scores.values(), default=0.0), 2),
-        }
-        for c in candidates
-        if c.section.document.path == source
-    ]
+    return FileEntry(
+        path=doc.path,
+        sha256=doc.sha256,
+        format=doc.format,
+        pages=doc.page_count,
+        ocr_pages=doc.ocr_pages,
+        error=doc.error,
+        error_kind=doc.error_kind,
+        size=doc.size,
+        seconds=round(doc.seconds, 3),
+        identified_as=[
+            Identified(
+                item=c.item,
+                title=c.section.title,
+                pages=c.section.pages,
+                confidence=c.confidence if c.item else round(max(c.scores.values(), default=0.0), 2),
+            )
+            for c in candidates
+            if c.section.document.path == source
+        ],
+    )
 
 
-def build_report(
-    read: ReadDossier,
-    ruleset: Ruleset,
-    candidates: list[Candidate],
-    items: list[ItemResult],
-    findings: list[Finding],
-) -> dict[str, Any]:
-    counts = {severity: sum(1 for f in findings if f.severity == severity) for severity in ("error", "warning", "info")}
-    return {
-        "schema": SCHEMA,
-        "dossier": {
-            "id": dossier_id(read.name),
-            "source": read.name,
-            "checked_at": dt.datetime.now(CHINA_TIME).isoformat(timespec="seconds"),
-            "files": [
-                {
-                    "path": doc.path,
-                    "sha256": doc.sha256,
-                    "format": doc.format,
-                    "pages": doc.page_count,
-                    "ocr_pages": doc.ocr_pages,
-                    "error": doc.error,
-                    "error_kind": doc.error_kind,
-                    "size": doc.size,
-                    "seconds": round(doc.seconds, 3),
-                    "identified_as": _identified_as(doc, candidates, read.duplicates),
-                }
-                for doc in read.documents
-            ],
-            "skipped": read.skipped,
-        },
-        "ruleset": {
-            "id": ruleset.id,
-            "title": ruleset.title,
-            "valid_from": ruleset.valid_from.isoformat() if ruleset.valid_from else None,
-            "valid_until": ruleset.valid_until.isoformat() if ruleset.valid_until else None,
-        },
-        "verdict": "incomplete" if counts["error"] else "complete",
-        "items": [item.as_dict() for item in items],
-        "findings": [f.as_dict() for f in findings],
-        "counts": counts,
-        # CONTRACT.md: a complete dossier with doubts reads "材料齐全，N 项请人工核对".
-        "review_count": sum(1 for f in findings if f.code in REVIEW_CODES),
-    }
+def _ruleset_info(ruleset: Ruleset, as_of: dt.date) -> RulesetInfo:
+    """Which regulation was applied, and whether it was in force on the check date (or --as-of)."""
+    return RulesetInfo(
+        id=ruleset.id,
+        title=ruleset.title,
+        valid_from=ruleset.valid_from.isoformat() if ruleset.valid_from else None,
+        valid_until=ruleset.valid_until.isoformat() if ruleset.valid_until else None,
+        as_of=as_of.isoformat(),
+        in_force=ruleset.in_force(as_of),
+        validity_note=ruleset.validity_note(as_of),
+        field_labels={rule.id: ruleset.field_label(rule.id) for rule in ruleset.form_fields},
+    )

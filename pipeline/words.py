@@ -14,25 +14,32 @@ import sys
 import threading
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from core.paths import cache_root
 from core.scratch import scratch_root
 
-# jieba imports pkg_resources (~0.25 s, a third of `dossier check`'s start-up) only to open its own
-# data files, and falls back to plain paths when the import fails: make it fail, for jieba only.
-_blocked = "pkg_resources" not in sys.modules
-if _blocked:
-    sys.modules["pkg_resources"] = None  # type: ignore[assignment]
-try:
+if TYPE_CHECKING:
     import jieba
-finally:
-    if _blocked:
-        del sys.modules["pkg_resources"]
 
 CORE_WORDS = 30_000
 _CUE_FREQ = 100_000  # high enough that a cue wins over its own sub-words
 
-jieba.setLogLevel(logging.WARNING)
+
+def _jieba() -> Any:
+    """jieba, imported on the loading thread. It imports pkg_resources (~0.25 s, a third of `dossier
+    check`'s start-up) only to open its own data files, and falls back to plain paths when that import
+    fails: make it fail, for jieba's import only."""
+    blocked = "pkg_resources" not in sys.modules
+    if blocked:
+        sys.modules["pkg_resources"] = None  # type: ignore[assignment]
+    try:
+        import jieba
+    finally:
+        if blocked:
+            del sys.modules["pkg_resources"]
+    jieba.setLogLevel(logging.WARNING)
+    return jieba
 
 
 def _cache_dir() -> Path:
@@ -50,7 +57,7 @@ def _cache_dir() -> Path:
 
 def _core_dictionary() -> Path:
     """jieba's most frequent words, derived once from its own dict.txt and cached."""
-    source = Path(jieba.__file__).parent / "dict.txt"
+    source = Path(_jieba().__file__).parent / "dict.txt"
     target = _cache_dir() / f"jieba-core-{CORE_WORDS}-{int(source.stat().st_mtime)}.txt"
     if not target.is_file():
         entries: list[tuple[int, str]] = []
@@ -87,7 +94,7 @@ class Segmenter:
 
     def _load(self) -> None:
         try:
-            tokenizer = jieba.Tokenizer(dictionary=str(_core_dictionary()))
+            tokenizer = _jieba().Tokenizer(dictionary=str(_core_dictionary()))
             tokenizer.tmp_dir = str(_cache_dir())
             tokenizer.initialize()
             for word in self._vocabulary:

@@ -85,9 +85,9 @@ def evidence_cost(pdf: Path) -> tuple[float, float]:
 
     doc = read_file(pdf, pdf.name, "-", pdf.stat().st_size)
     started = time.perf_counter()
-    evidence.finder()
+    finder = evidence.EvidenceFinder()
     loaded = time.perf_counter()
-    evidence.inventory((b.text, doc.path, b.page) for b in doc.blocks)
+    evidence.inventory(((b.text, doc.path, b.page) for b in doc.blocks), finder)
     return loaded - started, time.perf_counter() - loaded
 
 

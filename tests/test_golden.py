@@ -23,6 +23,7 @@ def stable_json(report: dict[str, Any]) -> str:
     """report.json without what differs between two runs of the same dossier."""
     report = json.loads(json.dumps(report))
     report["dossier"].pop("checked_at", None)
+    report["ruleset"].pop("as_of", None)  # the check date
     report.pop("elapsed_seconds", None)
     for file in report["dossier"]["files"]:
         file.pop("seconds", None)

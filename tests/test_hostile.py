@@ -25,7 +25,8 @@ from core.limits import Limits
 from core.model import Block, Document
 from core.names import shown, terminal_safe, xml_safe
 from extractors.sandbox import ExtractionPool
-from pipeline.dossier import analyse_text, check_dossier, write_outputs
+from pipeline.dossier import Readers, analyse_text, write_outputs
+from pipeline.engine import check_dossier
 from pipeline.reports import FORMATS
 from pipeline.ruleset import Ruleset
 from tests.listener import Listener
@@ -42,10 +43,10 @@ def pool() -> Iterator[ExtractionPool]:
 
 
 def _check(path: Path, ruleset: Ruleset, pool: ExtractionPool, out: Path | None = None) -> dict[str, Any]:
-    checked = check_dossier(path, ruleset, pool)
+    report = check_dossier(path, ruleset, pool)
     if out is not None:
-        write_outputs(checked, out, list(FORMATS))
-    return checked.report
+        write_outputs(report, out, list(FORMATS))
+    return report.as_dict()
 
 
 def _docx(text: str) -> bytes:
@@ -262,7 +263,7 @@ def test_a_megabyte_line_of_names_is_searched_in_chunks(tmp_path: Path, ruleset:
 def test_the_evidence_budget_leaves_a_finding(ruleset: Ruleset) -> None:
     doc = Document(path="名单.txt", sha256="x", format="txt")
     doc.blocks = [Block(text="国家级企业技术中心" * 200, kind="paragraph", index=i) for i in range(5)]
-    analyse_text([doc], {}, ruleset, Limits(evidence_chars_per_file=3000))
+    analyse_text([doc], {}, ruleset, Readers(ruleset), Limits(evidence_chars_per_file=3000))
     assert [hit.limit for hit in doc.limits_hit] == ["evidence_chars_per_file"]
     assert "DOSSIER_EVIDENCE_CHARS_PER_FILE" in doc.limits_hit[0].message
 
@@ -436,7 +437,7 @@ def test_a_dossier_the_pipeline_fails_on_still_gets_a_report(
     """A bug met on one dossier (here: splitting raises): the batch goes on, the row says failed, and the
     dossier's report says it could not be checked."""
     import pipeline.dossier
-    from pipeline.runner import run_one
+    from pipeline.engine import Engine
 
     def broken(*args: object) -> None:
         raise RuntimeError("splitting failed")
@@ -444,7 +445,8 @@ def test_a_dossier_the_pipeline_fails_on_still_gets_a_report(
     monkeypatch.setattr(pipeline.dossier, "split_sections", broken)
     dossier = tmp_path / "材料.docx"
     dossier.write_bytes(_docx(INTRO))
-    outcome = run_one(dossier, "材料", tmp_path / "out", ruleset, pool, ["json", "html"])
+    with Engine(ruleset, pool=pool) as engine:
+        outcome = engine.run_one(dossier, "材料", tmp_path / "out", ["json", "html"])
     assert outcome.row["verdict"] == "failed" and "RuntimeError" in outcome.row["failure"]
     report = json.loads((tmp_path / "out" / "材料" / "report.json").read_text(encoding="utf-8"))
     assert report["verdict"] == "incomplete" and report["dossier"]["id"] == "材料"

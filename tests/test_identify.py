@@ -9,7 +9,7 @@ import pytest
 from extractors import read_file
 from fixtures.model import Block, ItemDoc
 from fixtures.writers import DocxStyle, docx_bytes, pdf_bytes
-from pipeline.dossier import check_dossier
+from pipeline.engine import check_dossier
 from pipeline.ruleset import Ruleset
 from pipeline.sections import split_sections
 from tests.conftest import present, write
@@ -40,7 +40,7 @@ def test_sub_sections_that_name_items_stay_inside_the_introduction(
 def test_mentions_do_not_make_items_present(tmp_path: Path, ruleset: Ruleset) -> None:
     intro = ItemDoc("introduction", "特色产业集群发展情况简介", INTRO_BODY)
     write(tmp_path / "d" / "简介.docx", docx_bytes([intro]))
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     found = present(report)
     assert found["introduction"]
     assert not found["development_plan"]
@@ -68,7 +68,7 @@ def test_pdf_titles_found_by_size_with_a_meaningless_name(tmp_path: Path, rulese
     )
     result = pdf_bytes([plan, declaration])
     write(tmp_path / "d" / "扫描件001.pdf", result.data)
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     items = {i["id"]: i for i in report["items"]}
     assert items["development_plan"]["present"] and items["authenticity_declaration"]["present"]
     assert items["development_plan"]["locations"] == [
@@ -81,7 +81,7 @@ def test_pdf_titles_found_by_size_with_a_meaningless_name(tmp_path: Path, rulese
 
 def test_title_only_file_is_empty(tmp_path: Path, ruleset: Ruleset) -> None:
     write(tmp_path / "d" / "3.发展规划.docx", docx_bytes([ItemDoc("development_plan", "特色产业集群发展规划", [])]))
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     codes = {(f["code"], f["item"]) for f in report["findings"]}
     assert ("ITEM_EMPTY", "development_plan") in codes
     assert report["verdict"] == "incomplete"
@@ -94,7 +94,7 @@ def test_content_without_a_title_is_low_confidence(tmp_path: Path, ruleset: Rule
         )
     ]
     write(tmp_path / "d" / "材料3.docx", docx_bytes([ItemDoc("informatization", "", body)]))
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     item = next(i for i in report["items"] if i["id"] == "informatization")
     assert item["present"], "content alone, dense enough, identifies the item"
     assert ruleset.identification.present_threshold <= item["confidence"] < ruleset.identification.low_confidence
@@ -105,5 +105,5 @@ def test_word_count_excludes_the_title_and_page_numbers(tmp_path: Path, ruleset:
     body = [Block("p", "临朐县铝型材产业起步于上世纪八十年代。" * 100)]  # 19 字 × 100
     result = pdf_bytes([ItemDoc("introduction", "特色产业集群发展情况简介", body)], footer="dash")
     write(tmp_path / "d" / "简介.pdf", result.data)
-    intro = check_dossier(tmp_path / "d", ruleset).report["items"][1]
+    intro = check_dossier(tmp_path / "d", ruleset).as_dict()["items"][1]
     assert intro["metrics"]["word_count"] == 1900

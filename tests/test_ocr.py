@@ -24,7 +24,7 @@ from extractors.pdf import ocr_reason
 from extractors.sandbox import ExtractionPool
 from fixtures.scans import scanned_page
 from fixtures.writers import FONT, FONT_PATH, _register_font
-from pipeline.dossier import check_dossier
+from pipeline.engine import check_dossier
 from pipeline.ruleset import load_ruleset
 from pipeline.scans import merge_ocr, ocr_jobs
 
@@ -129,20 +129,20 @@ def test_scanned_declaration_with_and_without_a_seal(tmp_path: Path) -> None:
         image.save(buffer, format="PNG", dpi=(150, 150))
         (folder / "扫描件003.png").write_bytes(buffer.getvalue())
         with ExtractionPool(workers=2) as pool:
-            checked = check_dossier(folder, ruleset, pool)
-        item = next(i for i in checked.items if i.id == "authenticity_declaration")
-        assert item.present, checked.report["dossier"]["files"]
-        assert checked.report["dossier"]["files"][0]["ocr_pages"] == 1
+            report = check_dossier(folder, ruleset, pool)
+        item = next(i for i in report.items if i.id == "authenticity_declaration")
+        assert item.present, report.dossier.files
+        assert report.dossier.files[0].ocr_pages == 1
         codes = {f.code for f in item.findings}
         assert item.seal is not None
         if sealed:
-            assert item.seal["detected"] is True and "SEAL_MISSING" not in codes
-            x0, y0, x1, y1 = item.seal["bbox"]  # type: ignore[misc]
+            assert item.seal.detected is True and "SEAL_MISSING" not in codes
+            x0, y0, x1, y1 = item.seal.bbox  # type: ignore[union-attr]
             tx0, ty0, tx1, ty1 = (v * 72 / 150 for v in truth["seal"]["bbox_px"])  # type: ignore[index]
             assert abs((x0 + x1) / 2 - (tx0 + tx1) / 2) < 20 and abs((y0 + y1) / 2 - (ty0 + ty1) / 2) < 20
             assert item.seal_crop.startswith(b"\x89PNG")
         else:
-            assert item.seal["detected"] is False and "SEAL_MISSING" in codes
+            assert item.seal.detected is False and "SEAL_MISSING" in codes
 
 
 def test_two_lines_read_as_one_box_are_read_apart() -> None:

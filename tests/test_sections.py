@@ -22,7 +22,7 @@ from fixtures.model import ITEM_IDS, Block, ItemDoc
 from fixtures.writers import H1_SIZE as H1
 from fixtures.writers import DocxStyle, PdfLayout, docx_bytes, pdf_bytes, soffice_available, soffice_to_pdf, toc_line
 from pipeline.batch import summary_line
-from pipeline.dossier import check_dossier
+from pipeline.engine import check_dossier
 from pipeline.layout import Layout, Unit, title_end
 from pipeline.reports import summary_row
 from pipeline.ruleset import Ruleset
@@ -98,7 +98,7 @@ def test_bound_pdf_items_start_where_the_toc_says(
 ) -> None:
     data, starts = bound_pdf(heading, covers=covers, footer=footer)
     path = write(tmp_path / "合订本.pdf", data)
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     assert _starts(report) == starts
     layout = analyse(read_file(path, path.name, "-", 0), ruleset)
@@ -164,7 +164,7 @@ def _title_pages(pdf: bytes, titles: list[str]) -> list[int]:
 @pytest.mark.parametrize("with_toc", [True, False])
 def test_word_heading_1_smaller_than_the_body(tmp_path: Path, ruleset: Ruleset, with_toc: bool) -> None:
     path, pages = _word_heading_dossier(tmp_path, with_toc)
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     assert [str(_starts(report)[i]) for i in ITEM_IDS] == pages
 
@@ -195,7 +195,7 @@ def test_an_introduction_whose_sub_headings_name_items_is_one_item(tmp_path: Pat
     doc = read_file(folder / f"材料2.{kind}", f"材料2.{kind}", "-", 0)
     sections = split_sections(doc, ruleset)
     assert len(sections) == 1
-    report = check_dossier(folder, ruleset).report
+    report = check_dossier(folder, ruleset).as_dict()
     found = present(report)
     assert found["introduction"] and found["authenticity_declaration"]
     for item in ("brand_evidence", "innovation_platforms", "informatization", "development_plan"):
@@ -236,7 +236,7 @@ def test_an_organisation_name_is_not_the_item_it_contains(tmp_path: Path, rulese
         [Block("p", "关于集群企业名单的说明：集群内相关企业名单及统一社会信用代码见附表，数据截至上年末。" * 2)],
     )
     write(tmp_path / "d" / "说明.docx", docx_bytes([letter]))
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     assert not present(report)["informatization"]
 
 
@@ -254,7 +254,7 @@ def test_picture_only_brand_evidence_is_not_empty(tmp_path: Path, ruleset: Rules
     buffer = io.BytesIO()
     d.save(buffer)
     write(tmp_path / "d" / "4.docx", buffer.getvalue())
-    report = check_dossier(tmp_path / "d", ruleset).report
+    report = check_dossier(tmp_path / "d", ruleset).as_dict()
     brand = next(i for i in report["items"] if i["id"] == "brand_evidence")
     assert brand["present"]
     assert "ITEM_EMPTY" not in {f["code"] for f in brand["findings"]}
@@ -268,12 +268,13 @@ def test_a_complete_dossier_with_a_doubt_says_so(tmp_path: Path, ruleset: Rulese
         if item == "informatization":  # no title, an opaque name: identified by its content alone
             doc = ItemDoc(item, "", [Block("p", b.text) for b in doc.blocks if b.kind == "p"])
         write(folder / f"{item if item != 'informatization' else '材料'}.docx", docx_bytes([doc]))
-    report = check_dossier(folder, ruleset).report
+    checked = check_dossier(folder, ruleset)
+    report = checked.as_dict()
     assert report["verdict"] == "complete"
     reviews = [f for f in report["findings"] if f["code"] == "LOW_CONFIDENCE"]
     assert reviews and report["review_count"] == len(reviews)
-    assert f"材料齐全，{len(reviews)} 项请人工核对" in summary_line(report)
-    assert summary_row(report, "d")["review_count"] == len(reviews)
+    assert f"材料齐全，{len(reviews)} 项请人工核对" in summary_line(checked)
+    assert summary_row(checked, "d")["review_count"] == len(reviews)
 
 
 def _ocr_line(text: str, page: int, x0: float, top: float, x1: float, size: float = 12.0) -> Block:
@@ -376,7 +377,7 @@ def test_a_toc_drawn_as_a_table_with_wrapped_titles(tmp_path: Path, ruleset: Rul
     layout = analyse(read_file(path, path.name, "-", 0), ruleset)
     assert [e.page for e in layout.toc] == printed
     assert [next(iter(e.items), None) for e in layout.toc] == list(ITEM_IDS)
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
 
 
@@ -392,7 +393,7 @@ def test_a_numbered_first_title_begins_a_bound_file(tmp_path: Path, ruleset: Rul
         body.new_page()
         body.heading(f"{texts.cn(n)}、{items[item].title}", 16)
         body.blocks(items[item].blocks)
-    report = check_dossier(write(tmp_path / "申报材料.pdf", body.render("dash")), ruleset).report
+    report = check_dossier(write(tmp_path / "申报材料.pdf", body.render("dash")), ruleset).as_dict()
     assert {k for k, v in present(report).items() if v} == {"application_form", *chosen}
 
 
@@ -415,7 +416,7 @@ def test_item_titles_are_numbered_in_order(tmp_path: Path, ruleset: Ruleset) -> 
     path = write(tmp_path / "申报材料.pdf", body.render("dash"))
     sections = split_sections(read_file(path, path.name, "-", 0), ruleset)
     assert [s.title[:2] for s in sections] == ["一、", "二、", "三、", "四、", "五、"]
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert {k for k, v in present(report).items() if v} == set(chosen)
     intro = next(i for i in report["items"] if i["id"] == "introduction")
     assert intro["locations"][0]["pages"] == [2, 3]
@@ -451,7 +452,7 @@ def test_a_toc_entry_the_file_does_not_hold(tmp_path: Path, ruleset: Ruleset) ->
     head.line(f"4.{LINQU.name}信息化智能化建设情况" + "…" * 6 + str(len(body.pages)))
     head.pages[0].numbered = False
     body.pages = head.pages + body.pages
-    report = check_dossier(write(tmp_path / "合订本.pdf", body.render("dash")), ruleset).report
+    report = check_dossier(write(tmp_path / "合订本.pdf", body.render("dash")), ruleset).as_dict()
     assert {k for k, v in present(report).items() if v} == set(chosen)
     platforms = next(i for i in report["items"] if i["id"] == "innovation_platforms")
     assert platforms["locations"][0]["pages"][-1] == len(body.pages)
@@ -503,7 +504,7 @@ def test_a_word_toc_entry_echoed_by_a_sub_heading_goes_to_the_title_formatted_li
     docs = [ItemDoc(i, retitled.get(i, d.title), d.blocks) for i, d in items.items()]
     toc = [f"{k}.{title}" for k, title in enumerate(_toc_titles(), 1)]
     path = write(tmp_path / "申报材料.docx", docx_bytes(docs, DocxStyle(title="plain", headings="styles"), toc=toc))
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
     assert [s.title for s in sections[1:6]] == [docs[k].title for k in range(1, 6)]
@@ -526,7 +527,7 @@ def test_a_title_numbered_in_the_gap_of_the_series_is_an_item_title(tmp_path: Pa
             layout.paragraph("3.技能培训基地：年培训技术工人三千人次。", indent=False)
         layout.blocks(doc.blocks)
     path = write(tmp_path / "合订本.pdf", layout.render("dash"))
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     decision = analyse(read_file(path, path.name, "-", 0), ruleset).decision
     assert "按编号接续的标题 1 处" in decision
@@ -550,7 +551,7 @@ def test_a_word_toc_whose_titles_are_reworded_finds_them_by_their_shared_format(
     }
     docs = [ItemDoc(i, f"{k}.{retitled.get(i, d.title)}", d.blocks) for k, (i, d) in enumerate(items.items(), 1)]
     path = write(tmp_path / "申报材料.docx", docx_bytes(docs, DocxStyle(title="Heading 1"), toc=_toc_titles()))
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
     assert [s.title for s in sections] == [d.title for d in docs]
@@ -573,7 +574,7 @@ def test_a_titled_file_whose_outline_starts_again_under_its_title_is_one_item(tm
     path = write(tmp_path / "d" / "简介.pdf", layout.render("dash"))
     doc = read_file(path, path.name, "-", 0)
     assert len(split_sections(doc, ruleset)) == 1
-    found = present(check_dossier(path.parent, ruleset).report)
+    found = present(check_dossier(path.parent, ruleset).as_dict())
     assert found["introduction"] and not found["informatization"] and not found["development_plan"]
 
 
@@ -586,7 +587,7 @@ def test_a_near_empty_file_is_titled_over_its_lines(tmp_path: Path, ruleset: Rul
     layout.line("研发及服务平台材料", "center", 22)
     folder = tmp_path / "d"
     write(folder / "附件5.pdf", layout.render("plain"))
-    report = check_dossier(folder, ruleset).report
+    report = check_dossier(folder, ruleset).as_dict()
     assert present(report)["innovation_platforms"]
     assert ("ITEM_EMPTY", "innovation_platforms") in {(f["code"], f.get("item")) for f in report["findings"]}
 
@@ -649,7 +650,7 @@ def test_the_title_format_is_the_one_naming_different_items(tmp_path: Path, rule
     }
     docs = [ItemDoc(i, retitled.get(i, d.title), d.blocks) for i, d in items.items()]
     path = write(tmp_path / "申报材料.docx", _labelled_word_dossier(docs))
-    report = check_dossier(path, ruleset).report
+    report = check_dossier(path, ruleset).as_dict()
     assert all(present(report).values()), present(report)
     sections = [s for s in split_sections(read_file(path, path.name, "-", 0), ruleset) if s.role == "item"]
     assert [s.title for s in sections] == [d.title for d in docs]
@@ -674,6 +675,6 @@ def test_a_toc_entry_whose_page_holds_the_next_entrys_title_is_missing(tmp_path:
         p.numbered = False
     body.pages = head.pages + body.pages
     path = write(tmp_path / "合订本.pdf", body.render("dash"))
-    found = present(check_dossier(path, ruleset).report)
+    found = present(check_dossier(path, ruleset).as_dict())
     assert not found["development_plan"]
     assert all(found[i] for i in items), found

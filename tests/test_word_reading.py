@@ -19,7 +19,7 @@ from core.text import count_words
 from extractors import read_file
 from fixtures import texts
 from fixtures.clusters import LINQU
-from pipeline.dossier import check_dossier
+from pipeline.engine import check_dossier
 from pipeline.ruleset import Ruleset
 from tests.conftest import present, write
 
@@ -139,7 +139,7 @@ def test_a_bound_word_file_titled_in_a_custom_style_without_page_breaks(tmp_path
     word.save(buf)
     folder = tmp_path / "d"
     write(folder / "申报材料.docx", buf.getvalue())
-    report = check_dossier(folder, ruleset).report
+    report = check_dossier(folder, ruleset).as_dict()
     assert all(present(report).values()), present(report)
 
 
@@ -197,7 +197,7 @@ def test_automatic_list_numbers_are_read_and_not_counted(tmp_path: Path, ruleset
         "四、 公共服务平台",
         "五、 信息化建设",
     ]
-    report = check_dossier(folder, ruleset).report
+    report = check_dossier(folder, ruleset).as_dict()
     found = present(report)
     assert found["introduction"]
     assert not any(found[i] for i in ("development_plan", "brand_evidence", "innovation_platforms", "informatization"))
