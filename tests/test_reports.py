@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -13,8 +15,13 @@ import pytest
 from docx import Document
 from openpyxl import load_workbook
 
+from pipeline.formats import FormatError
+from pipeline.report import Report
 from pipeline.reports import (
+    FORMATS,
+    SummaryRow,
     failed_row,
+    outline,
     render_html,
     render_markdown,
     summary_row,
@@ -22,6 +29,7 @@ from pipeline.reports import (
     write_reports,
     write_summary,
 )
+from pipeline.reports.outline import Figure, headings
 
 SHA = "9f2c4e1ab37d" + "0" * 52
 
@@ -48,7 +56,7 @@ def _sec(item: str | None, title: str, pages: list[int] | None, confidence: floa
     return {"item": item, "title": title, "pages": pages, "confidence": confidence}
 
 
-def example_report() -> dict[str, Any]:
+def example_data() -> dict[str, Any]:
     """An incomplete dossier: one item missing, one oversized, one unreadable file, one unsure item."""
     findings = [
         _finding("ITEM_MISSING", "error", "development_plan", "缺少：特色产业集群发展规划"),
@@ -122,7 +130,15 @@ def example_report() -> dict[str, Any]:
             "present": True,
             "confidence": 0.95,
             "locations": [{"file": "申报材料/8.真实性声明.pdf", "pages": [1, 1]}],
-            "seal": {"detected": True, "page": 1, "bbox": [350.0, 600.0, 470.0, 720.0], "score": 0.93},
+            "seal": {
+                "detected": True,
+                "file": "申报材料/8.真实性声明.pdf",
+                "page": 1,
+                "bbox": [350.0, 600.0, 470.0, 720.0],
+                "score": 0.93,
+                "diameter_mm": 42.0,
+                "crop": "",  # no crop written: the HTML shows no picture
+            },
         },
     }
     items = []
@@ -243,6 +259,7 @@ def example_report() -> dict[str, Any]:
                 "value": 36.5,
                 "threshold": 100,
                 "unit": "km2",
+                "title": "集群区域面积在100平方公里以内",
             },
             {
                 "id": "enterprise_min",
@@ -251,6 +268,7 @@ def example_report() -> dict[str, Any]:
                 "value": 180,
                 "threshold": 100,
                 "unit": "enterprises",
+                "title": "",
             },
             {
                 "id": "revenue_min",
@@ -259,21 +277,28 @@ def example_report() -> dict[str, Any]:
                 "value": None,
                 "threshold": 10_000_000_000,
                 "unit": "cny",
+                "title": "年营业收入100亿元以上",
             },
         ],
         "findings": findings,
         "counts": {"error": 3, "warning": 2, "info": 1},
+        "review_count": 1,
     }
 
 
-def complete_report() -> dict[str, Any]:
+def example_report() -> Report:
+    return Report.model_validate(example_data())
+
+
+def complete_data() -> dict[str, Any]:
     """A complete dossier with no conditions checked and no form fields extracted."""
-    report = copy.deepcopy(example_report())
+    report = copy.deepcopy(example_data())
     report["dossier"]["id"] = "滕州市煤基精细化工"
     report["dossier"]["source"] = "滕州市煤基精细化工"
     report["verdict"] = "complete"
     report["findings"] = []
     report["counts"] = {"error": 0, "warning": 0, "info": 0}
+    report["review_count"] = 0
     report["conditions"] = []
     report["fields"] = dict.fromkeys(report["fields"])
     for item in report["items"]:
@@ -281,6 +306,10 @@ def complete_report() -> dict[str, Any]:
         if item["id"] != "other_materials":
             item["present"] = True
     return report
+
+
+def complete_report() -> Report:
+    return Report.model_validate(complete_data())
 
 
 class _TextCollector(HTMLParser):
@@ -305,11 +334,75 @@ def _parse(page: str) -> _TextCollector:
     return parser
 
 
-def _expected_texts(report: dict[str, Any]) -> list[str]:
-    texts = [item["title"] for item in report["items"]]
-    texts += [finding["message"] for finding in report["findings"]]
-    texts += [file["path"] for file in report["dossier"]["files"]]
+def _expected_texts(report: Report) -> list[str]:
+    texts = [item.title for item in report.items]
+    texts += [finding.message for finding in report.findings]
+    texts += [file.path for file in report.dossier.files]
     return texts
+
+
+def _docx_text(path: Path) -> tuple[str, set[str]]:
+    """The paragraphs of a Word file, and the text of its table cells."""
+    document = Document(str(path))
+    cells = {cell.text for table in document.tables for row in table.rows for cell in row.cells}
+    return "\n".join(p.text for p in document.paragraphs), cells
+
+
+# --- the outline --------------------------------------------------------------------------------------
+
+
+def test_outline_orders_the_sections() -> None:
+    sections = [text for _, text in headings(outline(example_report()))]
+    assert sections == [
+        "申报材料预审报告：临朐县铝型材加工",
+        "补正清单",
+        "需补正（3 项）",
+        "提醒（2 项）",
+        "申报材料逐项核对（第六条）",
+        "基本条件（第四条）",
+        "申请表主要数据",
+        "申请表全部栏目",
+        "数据一致性核对",
+        "品牌与创新证明材料清单",
+        "材料包文件",
+        "其他说明",
+    ]
+    assert "无需补正" not in sections and "检测到的公章" not in sections  # the seal found has no crop
+
+
+def test_field_labels_come_from_the_ruleset_else_ours() -> None:
+    data = example_data()
+    data["ruleset"]["field_labels"] = {"cluster_name": "产业集群名称", "applicant": "applicant"}
+    data["cross_checks"] = [
+        {
+            "field": "cluster_name",
+            "item": "introduction",
+            "text": "临朐县铝型材加工特色产业集群",
+            "value": "临朐县铝型材加工特色产业集群",
+            "agrees": False,
+            "location": {"file": "申报材料/2.发展情况简介.pdf", "pages": [1, 1]},
+        }
+    ]
+    text = "\n".join(_parse(render_html(Report.model_validate(data))).chunks)
+    assert "产业集群名称" in text and "集群名称" not in text.replace("产业集群名称", "")
+    assert "申报单位" in text  # the ruleset's label is only the id: ours
+    assert "申报材料/2.发展情况简介.pdf 第1页" in text and "不一致" in text
+
+
+def test_condition_operator_from_the_condition_else_its_id() -> None:
+    data = example_data()
+    data["conditions"][0]["op"] = ">="  # a ruleset may say so, whatever the id
+    text = "\n".join(_parse(render_html(Report.model_validate(data))).chunks)
+    assert "≥ 100 平方公里" in text and "≤ 100 平方公里" not in text
+    assert "≥ 100 亿元" in text  # no op: `_min` means at least
+
+
+def test_validity_note_is_shown() -> None:
+    data = example_data()
+    data["ruleset"].update(as_of="2026-12-01", in_force=False, validity_note="该办法有效期至2025年10月8日，已失效")
+    report = Report.model_validate(data)
+    assert "该办法有效期至2025年10月8日，已失效" in "\n".join(_parse(render_html(report)).chunks)
+    assert "该办法有效期至2025年10月8日，已失效" in render_markdown(report)
 
 
 # --- HTML ---------------------------------------------------------------------------------------------
@@ -329,6 +422,7 @@ def test_html_parses_and_has_everything() -> None:
         assert expected in text, expected
     # the verdict comes before the correction list, which comes before the items table
     assert text.index("材料不齐全，需补正") < text.index("补正清单") < text.index("申报材料逐项核对")
+    assert '<div class="verdict bad">' in page and '<ol class="fix warnings" start="4">' in page
 
 
 def test_html_is_self_contained_and_escaped() -> None:
@@ -338,6 +432,13 @@ def test_html_is_self_contained_and_escaped() -> None:
     assert not [value for name, value in parsed.attrs if name in {"src", "href"}]
     assert "研发&amp;服务平台" in page  # & escaped in the markup
     assert "研发&服务平台" not in page
+
+
+def test_html_escapes_markup_in_names() -> None:
+    data = example_data()
+    data["dossier"]["files"][0]["path"] = '<script>alert("x")</script>.docx'
+    page = render_html(Report.model_validate(data))
+    assert "<script>" not in page and "&lt;script&gt;" in page
 
 
 def test_html_checklist_and_item_statuses() -> None:
@@ -355,6 +456,7 @@ def test_html_checklist_and_item_statuses() -> None:
     assert "其他说明" in text
     assert "未提取" in text  # annual revenue is null
     assert "≥ 100 亿元" in text and "≤ 100 平方公里" in text
+    assert "相关企业数量" in text  # a condition without a title of its own
 
 
 def test_html_complete_report_with_empty_conditions_and_null_fields() -> None:
@@ -362,24 +464,78 @@ def test_html_complete_report_with_empty_conditions_and_null_fields() -> None:
     text = "\n".join(_parse(render_html(report)).chunks)
     assert "材料齐全" in text and "材料不齐全" not in text
     assert "无需补正" in text
-    assert text.count("未提取") == len(report["fields"])
+    assert text.count("未提取") == len(report.fields)
     assert "未核对基本条件" in text
     assert "其他说明" not in text
 
 
+def test_a_complete_dossier_with_a_doubt_is_never_bare_complete(tmp_path: Path) -> None:
+    data = complete_data()
+    doubt = _finding("LOW_CONFIDENCE", "warning", "informatization", "识别把握不大，请人工确认")
+    data["findings"] = [doubt]
+    data["counts"]["warning"] = 1
+    data["review_count"] = 1
+    report = Report.model_validate(data)
+    assert "材料齐全，1 项请人工核对" in "\n".join(_parse(render_html(report)).chunks)
+    assert "⚠️ **材料齐全，1 项请人工核对**" in render_markdown(report)
+    assert summary_row(report, "d")["review_count"] == 1
+
+
 def test_render_tolerates_sparse_report() -> None:
-    report = {
-        "schema": "dossier-report/1",
-        "dossier": {"id": "空材料包", "source": "空材料包", "checked_at": "not a date", "files": []},
-        "ruleset": {"id": "shandong-2020", "title": ""},
-        "verdict": "incomplete",
-        "items": [],
-        "fields": {},
-        "conditions": [],
-        "findings": [],
-    }
+    report = Report.model_validate(
+        {
+            "schema": "dossier-report/1",
+            "dossier": {"id": "空材料包", "source": "空材料包", "checked_at": "not a date", "files": []},
+            "ruleset": {"id": "shandong-2020", "title": ""},
+            "verdict": "incomplete",
+            "items": [],
+            "fields": {},
+            "conditions": [],
+            "findings": [],
+            "counts": {},
+            "review_count": 0,
+        }
+    )
     assert "材料包中没有文件" in render_html(report)
     assert "材料包中没有文件" in render_markdown(report)
+    assert "not a date" in render_markdown(report)
+
+
+# --- seal crops -----------------------------------------------------------------------------------------
+
+
+def _png() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (40, 40), (200, 30, 30)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def _with_crop() -> Report:
+    report = example_report()
+    declaration = next(i for i in report.items if i.id == "authenticity_declaration")
+    assert declaration.seal is not None and declaration.seal.detected
+    declaration.seal.crop = "seal-authenticity_declaration.png"  # type: ignore[union-attr]
+    declaration.seal_crop = _png()
+    return report
+
+
+def test_seal_crops_in_every_format(tmp_path: Path) -> None:
+    report = _with_crop()
+    [figure] = [b for b in outline(report) if isinstance(b, Figure)]
+    assert figure.src == "seal-authenticity_declaration.png" and figure.image == report.items[-1].seal_crop
+    written = write_reports(report, tmp_path, ["html", "md", "docx"])
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    parsed = _parse(page)
+    assert [value for name, value in parsed.attrs if name == "src"] == ["seal-authenticity_declaration.png"]
+    assert '<figure class="seal">' in page and "申报材料真实性声明：申报材料/8.真实性声明.pdf 第1页" in page
+    assert "![公章](seal-authenticity_declaration.png)" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    document = Document(str(tmp_path / "report.docx"))
+    [shape] = document.inline_shapes
+    blip = shape._inline.graphic.graphicData.pic.blipFill.blip.embed
+    assert document.part.related_parts[blip].blob == report.items[-1].seal_crop
+    assert [p.name for p in written] == ["report.html", "report.md", "report.docx"]
 
 
 # --- Markdown -----------------------------------------------------------------------------------------
@@ -394,17 +550,28 @@ def test_markdown_has_everything() -> None:
         assert expected in plain, expected
     assert "| 条款 | 材料 | 必需/可选 | 状态 |" in markdown
     assert "1. 缺少：特色产业集群发展规划（第六条（三））" in plain
+    assert "4. “信息化智能化建设情况”识别把握不大" in plain  # warnings numbered on after the errors
+    assert "   处理：请申报单位补充提交该项材料" in plain
+    assert markdown.endswith("---\n\n本报告由系统自动预审生成，供合规性审核参考；结论以人工审核为准。\n")
+    assert "\n\n\n" not in markdown
 
 
 def test_markdown_escapes_pipes_in_cells() -> None:
-    report = example_report()
-    report["dossier"]["files"][0]["path"] = "申报材料/申请表|最终版.docx"
-    markdown = render_markdown(report)
+    data = example_data()
+    data["dossier"]["files"][0]["path"] = "申报材料/申请表|最终版.docx"
+    markdown = render_markdown(Report.model_validate(data))
     assert "申请表\\|最终版.docx" in markdown
     header = next(line for line in markdown.splitlines() if line.startswith("| 文件 |"))
     row = next(line for line in markdown.splitlines() if "最终版" in line and line.startswith("|"))
     unescaped_pipes = len(re.findall(r"(?<!\\)\|", row))
     assert unescaped_pipes == header.count("|")
+
+
+def test_markdown_escapes_specials_and_line_breaks() -> None:
+    data = example_data()
+    data["dossier"]["id"] = "#1 *包* [a](b) <x>\n第二行"
+    markdown = render_markdown(Report.model_validate(data))
+    assert markdown.startswith("# 申报材料预审报告：\\#1 \\*包\\* \\[a\\](b) \\<x\\> 第二行\n")
 
 
 # --- Word ---------------------------------------------------------------------------------------------
@@ -420,12 +587,53 @@ def test_docx_opens_and_has_verdict(tmp_path: Path) -> None:
     assert verdict.bold
     assert str(verdict.font.color.rgb) == "C00000"
     assert document.tables and all(table.style.name == "Table Grid" for table in document.tables)
-    cells = {cell.text for table in document.tables for row in table.rows for cell in row.cells}
-    for item in report["items"]:
-        assert item["title"] in cells
-    body = "\n".join(p.text for p in document.paragraphs)
-    for finding in report["findings"]:
-        assert finding["message"] in body
+    body, cells = _docx_text(path)
+    for item in report.items:
+        assert item.title in cells
+    for finding in report.findings:
+        assert finding.message in body
+    assert document.core_properties.title == "申报材料预审报告：临朐县铝型材加工"
+
+
+def test_docx_has_what_the_html_has(tmp_path: Path) -> None:
+    data = example_data()
+    data["form"] = [
+        {
+            "field": "area_km2",
+            "label": "集群区域面积（平方公里）",
+            "text": "36.5",
+            "value": 36.5,
+            "approximate": False,
+            "location": {"file": "申报材料/1.申请表.docx", "pages": None},
+        }
+    ]
+    data["evidence"] = {
+        "counts": {"HONOUR": 1},
+        "items": [
+            {
+                "label": "HONOUR",
+                "text": "山东名牌产品",
+                "normalized": "山东名牌产品",
+                "level": "省级",
+                "file": "申报材料/2.发展情况简介.pdf",
+                "pages": [2],
+                "locations": [],
+            }
+        ],
+    }
+    path = tmp_path / "report.docx"
+    write_docx(Report.model_validate(data), path)
+    body, cells = _docx_text(path)
+    for heading in ("申请表全部栏目", "数据一致性核对", "品牌与创新证明材料清单", "其他说明"):
+        assert heading in body
+    assert {
+        "集群区域面积（平方公里）",
+        "36.5 平方公里",
+        "荣誉称号",
+        "山东名牌产品",
+        "申报材料/2.发展情况简介.pdf 第2页",
+    } <= cells
+    assert "（无可比对的表述）" in body
 
 
 def test_docx_complete_is_green(tmp_path: Path) -> None:
@@ -447,7 +655,8 @@ def test_write_reports_writes_exactly_requested(tmp_path: Path) -> None:
     assert sorted(p.name for p in out.iterdir()) == ["report.json", "report.md"]
     raw = (out / "report.json").read_text(encoding="utf-8")
     assert "临朐县铝型材加工" in raw  # ensure_ascii=False
-    assert json.loads(raw) == report
+    assert json.loads(raw) == report.as_dict()
+    assert Report.model_validate_json(raw) == report
 
 
 def test_write_reports_all_formats(tmp_path: Path) -> None:
@@ -455,19 +664,41 @@ def test_write_reports_all_formats(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == ["report.docx", "report.html", "report.json", "report.md"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     Document(str(tmp_path / "report.docx"))
+    assert FORMATS == ("json", "html", "md", "docx")
+    assert write_reports(example_report(), tmp_path / "s", "md,json") == [
+        tmp_path / "s" / n for n in ("report.md", "report.json")
+    ]
 
 
 def test_write_reports_rejects_unknown_format(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="pdf"):
+    with pytest.raises(FormatError, match="pdf"):
         write_reports(example_report(), tmp_path / "x", ["html", "pdf"])
     assert not (tmp_path / "x").exists() or not list((tmp_path / "x").iterdir())
+    with pytest.raises(ValueError, match="pdf"):  # a FormatError is a ValueError
+        write_reports(example_report(), tmp_path / "x", "pdf")
+
+
+def test_write_reports_makes_every_string_printable(tmp_path: Path) -> None:
+    report = _with_crop()
+    report.dossier.files[0].path = "申报材料/\x07申请表\x0b.docx"
+    write_reports(report, tmp_path, FORMATS)
+    for name in ("report.json", "report.html", "report.md"):
+        text = (tmp_path / name).read_text(encoding="utf-8")
+        assert "\x07" not in text and "\\x07" in text and "\\x0b" in text, name
+    xml = zipfile.ZipFile(tmp_path / "report.docx").read("word/document.xml")
+    assert b"\x07" not in xml and b"\\x07" in xml
+    assert len(Document(str(tmp_path / "report.docx")).inline_shapes) == 1  # the crop kept
+    assert report.dossier.files[0].path == "申报材料/\x07申请表\x0b.docx"  # the caller's report untouched
 
 
 # --- summary ------------------------------------------------------------------------------------------
 
+ROW_KEYS = ["id", "source", "verdict", "items", "errors", "warnings", "review_count", "report", "fields", "failure"]
+
 
 def test_summary_row_statuses() -> None:
     row = summary_row(example_report(), "临朐县铝型材加工")
+    assert list(row) == ROW_KEYS  # one row shape: the documented keys, nothing else
     assert row["id"] == "临朐县铝型材加工"
     assert row["verdict"] == "incomplete"
     assert row["items"] == {
@@ -480,21 +711,25 @@ def test_summary_row_statuses() -> None:
         "other_materials": "absent_optional",
         "authenticity_declaration": "present",
     }
-    assert (row["errors"], row["warnings"]) == (3, 2)
+    assert (row["errors"], row["warnings"], row["review_count"]) == (3, 2, 1)
     assert row["report"] == "临朐县铝型材加工/report.html"
     assert row["failure"] is None
     assert row["fields"]["enterprise_count"] == 180
     json.dumps(row)
+    assert SummaryRow.model_validate(row).as_dict() == row
     failed = failed_row("坏包", "坏包.zip", "压缩包已损坏，无法解压")
+    assert list(failed) == ROW_KEYS
     assert failed["verdict"] == "failed" and failed["failure"] == "压缩包已损坏，无法解压"
+    assert summary_row(example_report(), "")["report"] == "report.html"
+    assert summary_row(example_report(), "a\\b\\")["report"] == "a/b/report.html"
 
 
 def test_write_summary(tmp_path: Path) -> None:
-    rows = [
-        summary_row(example_report(), "临朐县铝型材加工"),
-        summary_row(complete_report(), "滕州市煤基精细化工"),
-        failed_row("坏包", "坏包.zip", "压缩包已损坏，无法解压"),
-    ]
+    reports = {"临朐县铝型材加工": example_report(), "滕州市煤基精细化工": complete_report()}
+    for ident, report in reports.items():  # the item titles come from the first report beside the summary
+        write_reports(report, tmp_path / ident, ["json"])
+    rows = [summary_row(report, ident) for ident, report in reports.items()]
+    rows.append(failed_row("坏包", "坏包.zip", "压缩包已损坏，无法解压"))
     json_path, xlsx_path = write_summary(rows, tmp_path)
     assert (json_path, xlsx_path) == (tmp_path / "summary.json", tmp_path / "summary.xlsx")
 
@@ -502,6 +737,7 @@ def test_write_summary(tmp_path: Path) -> None:
     assert data["schema"] == "dossier-summary/1"
     assert data["generated_at"]
     assert [d["id"] for d in data["dossiers"]] == ["临朐县铝型材加工", "滕州市煤基精细化工", "坏包"]
+    assert data["dossiers"] == rows
 
     sheet = load_workbook(xlsx_path).worksheets[0]
     header = [cell.value for cell in sheet[1]]
@@ -549,3 +785,21 @@ def test_write_summary_item_titles_mapping_and_empty(tmp_path: Path) -> None:
     _, xlsx = write_summary([], tmp_path / "empty")
     sheet = load_workbook(xlsx).worksheets[0]
     assert sheet.max_row == 1
+
+
+def test_write_summary_titles_without_a_report_json(tmp_path: Path) -> None:
+    """Reports written without json (and rows stored by an older version, with their extra key): the
+    bundled ruleset titles the columns, and summary.json keeps one row shape."""
+    old = {**summary_row(example_report(), "x"), "item_titles": {"application_form": "旧标题"}}
+    json_path, xlsx = write_summary([old], tmp_path)
+    header = [cell.value for cell in load_workbook(xlsx).worksheets[0][1]]
+    assert header[3] == "山东省特色产业集群申请表" and len(header) == 3 + len(ITEM_DEFS) + 4
+    [row] = json.loads(json_path.read_text(encoding="utf-8"))["dossiers"]
+    assert list(row) == ROW_KEYS
+
+
+def test_write_summary_makes_rows_printable(tmp_path: Path) -> None:
+    row = failed_row("坏\x01包", "坏\x01包.zip", "无法读取\x0c")
+    json_path, xlsx = write_summary([SummaryRow.model_validate(row)], tmp_path)
+    assert "\\x01" in json_path.read_text(encoding="utf-8")
+    assert load_workbook(xlsx).worksheets[0].cell(2, 1).value == "坏\\x01包"

@@ -1,0 +1,112 @@
+"""The clerk's reports of one dossier (report.json, .html, .md, .docx) and the batch summary.
+
+Layout of the package:
+- `outline.py`: `outline(report)`, the report as an ordered list of blocks (headings, key–values,
+  checklists, tables, figures): what every format says, and in what order, decided once;
+- `render.py` and `templates/`: the HTML and Markdown reports, Jinja2 templates walking the outline;
+- `word.py`: the Word report, python-docx walking the same outline;
+- `summary.py`: the batch summary (`SummaryRow`, summary.json, summary.xlsx);
+- `wording.py`: every word the clerk reads (verdicts, statuses, action hints, labels, units, footer);
+- `files.py`: `printable` and the atomic replacement of each file.
+
+The renderers (and python-docx, Jinja2, openpyxl) load only when a format needs them: `dossier check`
+starts faster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..formats import Format, parse_formats
+from ..report import REVIEW_CODES, Report
+from .files import json_text, printable, replace_into
+from .outline import Block, outline, review_count
+from .summary import SUMMARY_SCHEMA, SummaryRow, failed_row, summary_row, write_summary
+from .wording import ACTION_HINTS, FIELD_LABELS, verdict_text, verdict_tone
+
+__all__ = [
+    "ACTION_HINTS",
+    "FIELD_LABELS",
+    "FORMATS",
+    "REVIEW_CODES",
+    "SUMMARY_SCHEMA",
+    "Block",
+    "SummaryRow",
+    "failed_row",
+    "outline",
+    "printable",
+    "render_html",
+    "render_markdown",
+    "review_count",
+    "summary_row",
+    "verdict_text",
+    "verdict_tone",
+    "write_docx",
+    "write_reports",
+    "write_summary",
+]
+
+FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+
+
+def render_html(report: Report) -> str:
+    """The clerk's HTML report: one self-contained page (inline CSS; seal crops are the PNGs beside it)."""
+    from .render import render_html as render
+
+    return render(report)
+
+
+def render_markdown(report: Report) -> str:
+    """The clerk's Markdown report (GFM tables), the same sections as the HTML one."""
+    from .render import render_markdown as render
+
+    return render(report)
+
+
+def write_docx(report: Report, path: Path) -> None:
+    """The clerk's Word report (landscape A4), the same sections as the HTML one, seal crops embedded."""
+    from .word import write_docx as write
+
+    write(report, path)
+
+
+def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -> list[Path]:
+    """Write `report.<fmt>` into out_dir for each format (names of `pipeline.formats.Format`, or a
+    comma-separated string); return the paths written.
+
+    Every format is validated before anything is written: an unknown one raises `FormatError` (a
+    ValueError) and writes nothing. Every string is made `printable` first, so all formats say the same
+    thing; each file is replaced whole (a reader never sees half of one).
+    """
+    wanted = parse_formats(formats)
+    data = printable(report.as_dict())
+    safe = Report.model_validate(data)
+    for mine, theirs in zip(safe.items, report.items, strict=True):  # the crops are not in the JSON
+        mine.seal_crop = theirs.seal_crop
+    blocks: list[Block] = outline(safe) if any(f is not Format.JSON for f in wanted) else []
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    for fmt in wanted:
+        path = out_dir / f"report.{fmt.value}"
+        if fmt is Format.JSON:
+            text = json_text(data)
+            replace_into(path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
+        elif fmt is Format.HTML:
+            from .render import html_page
+
+            text = html_page(blocks)
+            replace_into(path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
+        elif fmt is Format.MD:
+            from .render import markdown_text
+
+            text = markdown_text(blocks)
+            replace_into(path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
+        else:
+            from .word import word_document
+
+            document = word_document(blocks)
+            replace_into(path, lambda p, d=document: d.save(str(p)))
+        written.append(path)
+    return written

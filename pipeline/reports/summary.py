@@ -1,0 +1,242 @@
+"""The batch summary: one row per dossier (`SummaryRow`), written as summary.json and summary.xlsx.
+
+summary.json is `{"schema": "dossier-summary/1", "generated_at": …, "dossiers": [row, …]}`, each row
+exactly a `SummaryRow` (CONTRACT.md: `review_count` among its keys). summary.xlsx shows the same rows for
+the clerk: the verdict and each item's state coloured, a link to each report, a legend sheet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from ..report import ItemResult, Report
+from . import wording as w
+from .files import json_text, printable, replace_into
+from .outline import item_findings, review_count
+
+SUMMARY_SCHEMA = "dossier-summary/1"
+
+ItemState = Literal["present", "missing", "defective", "absent_optional"]
+
+
+class SummaryRow(BaseModel):
+    """One dossier of summary.json. Keys never renamed or removed (CONTRACT.md); rows stored by an older
+    version (the watch service's registry) may carry keys no longer written: they are dropped."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    source: str
+    verdict: Literal["complete", "incomplete", "failed"]
+    items: dict[str, ItemState]  # item id → state, in the ruleset's order; empty for a failed dossier
+    errors: int
+    warnings: int
+    review_count: int  # LOW_CONFIDENCE and LIMIT_REACHED warnings: "材料齐全，N 项请人工核对"
+    report: str | None  # the report's HTML, relative to the summary; None for a failed dossier
+    fields: dict[str, int | float | str | None]
+    failure: str | None  # why a dossier could not be processed
+
+    def as_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+
+def item_state(report: Report, item: ItemResult) -> ItemState:
+    """The summary's four-valued item state."""
+    if item.present:
+        return "defective" if any(f.severity == "error" for f in item_findings(report, item)) else "present"
+    return "missing" if item.required else "absent_optional"
+
+
+def summary_row(report: Report, report_dir: str) -> dict[str, Any]:
+    """The summary.json row (a `SummaryRow`, as JSON data) of a report; report_dir is the report's folder
+    relative to the summary."""
+    folder = report_dir.replace("\\", "/").strip("/")
+    return SummaryRow(
+        id=report.dossier.id,
+        source=report.dossier.source,
+        verdict=report.verdict,
+        items={item.id: item_state(report, item) for item in report.items},
+        errors=report.counts.error,
+        warnings=report.counts.warning,
+        review_count=review_count(report),
+        report=str(PurePosixPath(folder) / "report.html") if folder else "report.html",
+        fields=dict(report.fields),
+        failure=None,
+    ).as_dict()
+
+
+def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
+    """The summary.json row of a dossier that could not be processed at all (no report exists)."""
+    return SummaryRow(
+        id=dossier_id,
+        source=source,
+        verdict="failed",
+        items={},
+        errors=0,
+        warnings=0,
+        review_count=0,
+        report=None,
+        fields={},
+        failure=reason,
+    ).as_dict()
+
+
+def _titles_from_reports(rows: Sequence[SummaryRow], out_dir: Path) -> dict[str, str]:
+    """Item titles from the first report.json beside the summary that can be read."""
+    for row in rows:
+        if not row.report:
+            continue
+        path = out_dir / PurePosixPath(row.report).parent / "report.json"
+        try:
+            report = Report.model_validate_json(path.read_bytes())
+        except (OSError, ValueError):  # not written (formats without json), or of another version
+            continue
+        return {item.id: item.title or item.id for item in report.items}
+    return {}
+
+
+def _titles_from_ruleset() -> dict[str, str]:
+    """Item titles of the bundled ruleset: for a batch whose reports hold no report.json."""
+    from ..ruleset import RulesetError, load_ruleset
+
+    try:
+        return {rule.id: rule.title for rule in load_ruleset().items}
+    except RulesetError:
+        return {}
+
+
+def _columns(rows: Sequence[SummaryRow], out_dir: Path, item_titles: Mapping[str, str] | None) -> dict[str, str]:
+    """Item id → column title: the ids of `item_titles`, then every other id of the rows in their order;
+    titled by `item_titles`, else by the first report, else by the bundled ruleset, else by the id."""
+    columns = {str(k): str(v) for k, v in (item_titles or {}).items()}
+    ids = [i for row in rows for i in row.items if i not in columns]
+    if ids:
+        known = _titles_from_reports(rows, out_dir)
+        if any(i not in known for i in ids):
+            known = {**_titles_from_ruleset(), **known}
+        for item_id in ids:
+            columns.setdefault(item_id, known.get(item_id, item_id))
+    return columns
+
+
+def _display_width(text: str) -> int:
+    """Columns a string takes in a spreadsheet: CJK and full-width characters count 2."""
+    return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
+
+
+def write_summary(
+    rows: Sequence[SummaryRow | Mapping[str, Any]],
+    out_dir: Path,
+    item_titles: Mapping[str, str] | None = None,
+    generated_at: str | None = None,
+) -> tuple[Path, Path]:
+    """Write the batch summary: out_dir/summary.json and out_dir/summary.xlsx; return both paths.
+
+    ROWS are `SummaryRow`s or their JSON data (`summary_row`, `failed_row`, the watch registry's). The item
+    columns follow `item_titles` ({item id: title}) when given; other ids follow in the rows' order, titled
+    as the first report (its report.json beside the summary) titles them.
+    """
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
+    data = [row.as_dict() if isinstance(row, SummaryRow) else dict(row) for row in rows]
+    typed = [SummaryRow.model_validate(row) for row in printable(data)]
+    json_path = out_dir / "summary.json"
+    text = json_text({"schema": SUMMARY_SCHEMA, "generated_at": stamp, "dossiers": [r.as_dict() for r in typed]})
+    replace_into(json_path, lambda p: p.write_text(text, encoding="utf-8"))
+    xlsx_path = out_dir / "summary.xlsx"
+    workbook = _workbook(typed, _columns(typed, out_dir, item_titles), stamp)
+    replace_into(xlsx_path, lambda p: workbook.save(str(p)))
+    return json_path, xlsx_path
+
+
+def _workbook(rows: Sequence[SummaryRow], columns: Mapping[str, str], stamp: str) -> Any:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    red = (PatternFill("solid", fgColor="FFC7CE"), Font(color="9C0006", bold=True))
+    green = (PatternFill("solid", fgColor="C6EFCE"), Font(color="006100"))
+    amber = (PatternFill("solid", fgColor="FFEB9C"), Font(color="9C5700", bold=True))
+    grey = (PatternFill("solid", fgColor="D9D9D9"), Font(color="3F3F3F", bold=True))
+    tone_styles = {"bad": red, "ok": green, "warn": amber, "failed": grey}
+
+    headers = [*w.SUMMARY_HEADERS_BEFORE, *columns.values(), *w.SUMMARY_HEADERS_AFTER]
+    first_item_col = len(w.SUMMARY_HEADERS_BEFORE) + 1
+    report_col = len(headers) - 1
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.title = w.SUMMARY_SHEET
+    sheet.append(headers)
+    header_fill = PatternFill("solid", fgColor="DDEBF7")
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+        cell.fill = header_fill
+        cell.alignment = Alignment(wrap_text=True, vertical="center", horizontal="center")
+
+    verdict_tones = {"complete": "ok", "incomplete": "bad", "failed": "failed"}
+    item_tone = {"present": "ok", "missing": "bad", "defective": "warn"}
+    for row in rows:
+        failed = row.verdict == "failed"
+        values: list[Any] = [row.id, row.source, w.verdict_text(row.verdict, row.review_count, short=True)]
+        values += ["" if failed else w.SUMMARY_ITEM_TEXT.get(row.items.get(i, ""), w.DASH) for i in columns]
+        values += [
+            None if failed else row.errors,
+            None if failed else row.warnings,
+            w.SUMMARY_LINK_TEXT if row.report else "",
+            row.failure or "",
+        ]
+        sheet.append(values)
+        r = sheet.max_row
+        tone = "warn" if row.verdict == "complete" and row.review_count else verdict_tones.get(row.verdict)
+        if tone:
+            fill, font = tone_styles[tone]
+            sheet.cell(r, 3).fill, sheet.cell(r, 3).font = fill, font
+        for offset, item_id in enumerate(columns):
+            tone = item_tone.get(row.items.get(item_id, ""))
+            cell = sheet.cell(r, first_item_col + offset)
+            cell.alignment = Alignment(horizontal="center")
+            if tone and not failed:
+                cell.fill, cell.font = tone_styles[tone]
+        if row.report:
+            link = sheet.cell(r, report_col)
+            link.hyperlink = row.report
+            link.style = "Hyperlink"
+        if row.failure:
+            sheet.cell(r, len(headers)).font = Font(color="9C0006")
+
+    last_col = get_column_letter(len(headers))
+    sheet.auto_filter.ref = f"A1:{last_col}{max(sheet.max_row, 1)}"
+    sheet.freeze_panes = "B2"  # the header row, and the dossier id column while scrolling right
+
+    item_cols = range(first_item_col, first_item_col + len(columns))
+    for col in range(1, len(headers) + 1):
+        body = ["" if v is None else str(v) for v in (sheet.cell(r, col).value for r in range(2, sheet.max_row + 1))]
+        widest = max((_display_width(v) for v in body), default=0)
+        if col in item_cols:
+            width = min(max(widest + 2, 12), 18)
+        else:
+            width = max(min(max(widest, _display_width(headers[col - 1])) + 2, 60), 8)
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    header_lines = 1
+    for col, title in enumerate(headers, start=1):
+        width = sheet.column_dimensions[get_column_letter(col)].width or 10
+        header_lines = max(header_lines, -(-_display_width(title) // max(int(width) - 1, 1)))
+    sheet.row_dimensions[1].height = 15 * min(header_lines, 8)
+
+    legend = workbook.create_sheet(w.SUMMARY_LEGEND_SHEET)
+    legend.append([w.SUMMARY_GENERATED, stamp])
+    legend.append([])
+    legend.append(list(w.SUMMARY_LEGEND_HEADERS))
+    for sign, meaning in w.SUMMARY_LEGEND:
+        legend.append([sign, meaning])
+    legend["A3"].font = legend["B3"].font = Font(bold=True)
+    legend.column_dimensions["A"].width = 14
+    legend.column_dimensions["B"].width = 70
+    return workbook
