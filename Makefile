@@ -44,7 +44,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_watch
 
 acceptance: $(STAMP)
-	$(BIN)/python -m scripts.watch_acceptance
+	$(BIN)/python -m pytest -m slow -s tests/test_watch_acceptance.py
 
 robustness: $(STAMP)
 	$(BIN)/python -m scripts.robustness --corpus $(CORPUS) --out out/robustness

@@ -7,9 +7,7 @@ so the clerk knows what was not read.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 ENV_PREFIX = "DOSSIER_"
 
@@ -29,15 +27,12 @@ class Limits:
     worker_memory_mb: int = 2048  # address space of one reading process (OCR runs in 1.5 GB)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Limits:
-        """The defaults, each overridden by a positive integer in DOSSIER_<NAME>; nonsense is ignored."""
-        env = os.environ if environ is None else environ
-        values: dict[str, int] = {}
-        for f in fields(cls):
-            raw = env.get(env_name(f.name), "").strip()
-            if raw.isdigit() and int(raw) > 0:
-                values[f.name] = int(raw)
-        return cls(**values)
+    def from_env(cls) -> Limits:
+        """The defaults, each overridden by a positive integer in DOSSIER_<NAME>; nonsense is ignored
+        (core/settings.py reads the environment)."""
+        from core.settings import Settings  # here: pydantic-settings costs ~0.2 s to import
+
+        return Settings().limits
 
 
 def env_name(limit: str) -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 
 def cache_root() -> Path:
-    """$DOSSIER_CACHE_DIR, else $XDG_CACHE_HOME/dossier-check, else ~/.cache/dossier-check."""
-    base = os.environ.get("DOSSIER_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache"), "dossier-check"
-    )
-    return Path(base)
+    """$DOSSIER_CACHE_DIR, else $XDG_CACHE_HOME/dossier-check, else ~/.cache/dossier-check (core/settings.py)."""
+    from core.settings import Settings  # here: pydantic-settings costs ~0.2 s to import
+
+    return Settings().cache_root

@@ -1,15 +1,22 @@
 """`check_dossiers`: the Prefect flow behind `dossier batch` and the watch service — a task per dossier.
 
-The work lives in plain functions (pipeline/runner.py: `run_one`, `content_hash`); the task and the
-flow only add what Prefect is for: retries of transient errors, a per-dossier time limit, a cache keyed
-by the dossier's content, parallel dossiers on threads (default) or on a Dask cluster (`--dask-address`).
+The work lives in plain functions (pipeline/engine.py `Engine.run_one`, pipeline/runner.py `content_hash`);
+the task and the flow only add what Prefect is for: retries of transient errors, a per-dossier time limit,
+a cache keyed by the dossier's content, parallel dossiers on threads (default) or on a Dask cluster
+(`--dask-address`).
 
-Threads and worker processes: every task of a process shares one pool of `workers` reading processes
-(pipeline/runner.py `shared_pool`). `--workers` thus stays what it is for the plain batch, and with two
-dossiers in flight one is judged (in this process) while the other's files are read (in the pool).
+Threads and worker processes: every task of a run shares one engine (its ruleset and pool of `workers`
+reading processes), from the `Engines` the caller holds (`run_check_dossiers(engines=…)`, else one of the
+run's own) and hands to the task threads through a context variable; on a Dask cluster each worker holds
+its own (flows/dask_engines.py). `--workers` thus stays what it is for the plain batch, and with two dossiers in
+flight one is judged (in this process) while the other's files are read (in the pool).
 
 Without PREFECT_API_URL, a temporary local Prefect server runs for the process (flows/server.py);
-with it, the runs show in that server's UI (flows/SERVER.md).
+with it, the runs show in that server's UI (flows/SERVER.md). Prefect reads its settings when it is
+imported: call `flows.server.quiet_prefect()` (or `start_server()`) before importing this module.
+
+Each dossier is a log record of the `dossier.flow` logger (event `dossier_checked` or `dossier_failed`,
+pipeline/batch.py `log_outcome`): at INFO with `progress` (the clerk's line per dossier), else at DEBUG.
 """
 
 from __future__ import annotations
@@ -17,15 +24,14 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import socket
 import sys
 import traceback
 from collections.abc import Sequence
-from contextlib import suppress
+from contextlib import ExitStack, suppress
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
@@ -35,26 +41,23 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.names import shown
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
-from flows.server import start_server, stop_server, temporary_api_url
-from pipeline.batch import dossiers_in, outcome_line
-from pipeline.reports import FORMATS, failed_row, write_summary
+from flows.server import RESULTS_KEPT, start_server, stop_server, temporary_api_url
+from pipeline.batch import dossiers_in, log_outcome, outcome_line
+from pipeline.engine import Engine, Engines
+from pipeline.formats import DEFAULT_FORMATS, parse_formats
+from pipeline.reports import failed_row, write_summary
 from pipeline.ruleset import DEFAULT_RULESET
 from pipeline.runner import (
     DOSSIER_TIMEOUT,
     Outcome,
     content_hash,
     failure_reason,
-    pools_in_use,
     resolve_ruleset,
-    ruleset_for,
-    run_one,
-    shared_pool,
     write_files,
 )
 
-CACHE_FOR = dt.timedelta(days=7)
-DEFAULT_FORMATS = ("json", "html")
 ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger("dossier.flow")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -74,12 +77,28 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def ruleset_fingerprint(ruleset_ref: str) -> str:
+def ruleset_fingerprint(source: str) -> str:
     """The ruleset's YAML bytes: editing the rules makes every report stale."""
-    return hashlib.sha256(Path(ruleset_for(ruleset_ref).source).read_bytes()).hexdigest()
+    return hashlib.sha256(Path(source).read_bytes()).hexdigest()
 
 
-def cache_key(child: Path, ident: str, ruleset_ref: str, formats: Sequence[str], timeout: float) -> str | None:
+# The engines of the run in progress, for its task threads (Prefect's thread runner copies the context).
+RUN_ENGINES: ContextVar[Engines] = ContextVar("dossier_engines")
+
+
+def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
+    """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
+    engines = RUN_ENGINES.get(None)
+    if engines is None:  # inside a Dask worker process
+        from flows.dask_engines import worker_engines
+
+        engines = worker_engines()
+    return engines.get(ruleset_ref, workers or default_workers(), timeout)
+
+
+def cache_key(
+    child: Path, ident: str, ruleset_source: str, formats: Sequence[str], timeout: float, as_of: str | None = None
+) -> str | None:
     """What a report depends on: the dossier's content and name (the report names it), the ruleset, the
     formats, the per-file time limit (a file that timed out may not next time) and the code. None (no
     caching) when the dossier cannot be read — `run_one` then reports why."""
@@ -88,9 +107,10 @@ def cache_key(child: Path, ident: str, ruleset_ref: str, formats: Sequence[str],
             content_hash(child),
             child.name,
             ident,
-            ruleset_fingerprint(ruleset_ref),
+            ruleset_fingerprint(ruleset_source),
             ",".join(sorted(set(formats))),
             f"{timeout:g}",
+            as_of or "",
             code_fingerprint(),
         ]
     except (OSError, ValueError):
@@ -99,12 +119,14 @@ def cache_key(child: Path, ident: str, ruleset_ref: str, formats: Sequence[str],
 
 
 def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
+    engine = _engine(parameters["ruleset_ref"], parameters["workers"], parameters["timeout"])
     return cache_key(
         Path(parameters["child"]),
         parameters["ident"],
-        parameters["ruleset_ref"],
+        engine.ruleset.source,
         parameters["formats"],
         parameters["timeout"],
+        parameters.get("as_of"),
     )
 
 
@@ -127,7 +149,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
     retry_condition_fn=_transient,
     timeout_seconds=DOSSIER_TIMEOUT,
     cache_key_fn=_task_cache_key,
-    cache_expiration=CACHE_FOR,
+    cache_expiration=RESULTS_KEPT,
     persist_result=True,  # the cache is the stored result: the Outcome, report included
 )
 def check_dossier_task(
@@ -138,9 +160,10 @@ def check_dossier_task(
     formats: list[str],
     timeout: float,
     workers: int | None,
+    as_of: str | None = None,
 ) -> Outcome:
-    pool = shared_pool(workers or default_workers(), timeout)
-    outcome = run_one(child, ident, out, ruleset_for(ruleset_ref), pool, formats)
+    day = dt.date.fromisoformat(as_of) if as_of else None
+    outcome = _engine(ruleset_ref, workers, timeout).run_one(child, ident, out, formats, day)
     context = TaskRunContext.get()
     outcome.flow_run = str(context.task_run.flow_run_id) if context else None
     return outcome
@@ -163,10 +186,9 @@ def _threads(workers: int) -> int:
 
 
 class _Progress:
-    """A line per dossier, and a rich progress bar when stdout is a terminal; nothing when off."""
+    """A rich progress bar when `enabled` and stdout is a terminal (the log lines print above it)."""
 
     def __init__(self, enabled: bool, total: int) -> None:
-        self.enabled = enabled
         self.bar: Any = None
         if enabled and total and sys.stdout.isatty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -177,12 +199,9 @@ class _Progress:
             self.task = self.bar.add_task("", total=total)
             self.bar.start()
 
-    def line(self, text: str) -> None:
+    def advance(self) -> None:
         if self.bar is not None:
-            self.bar.console.print(text, markup=False, highlight=False)
             self.bar.advance(self.task)
-        elif self.enabled:
-            print(text, flush=True)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -194,26 +213,25 @@ def check_dossiers(
     inbox: str,
     out: str,
     ruleset: str = DEFAULT_RULESET,
-    formats: list[str] = ["json", "html"],  # noqa: B006 — shown as the default in the deployment's form
+    formats: list[str] = [f.value for f in DEFAULT_FORMATS],  # noqa: B006 — the deployment form's default
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     progress: bool = False,
     only: dict[str, str] | None = None,
     summary: bool = True,
+    as_of: str | None = None,
 ) -> list[dict[str, Any]]:
     """Check every dossier of INBOX (each direct child) into OUT/<id>/report.*, then OUT/summary.json and
     OUT/summary.xlsx; returns the summary rows (verdict `failed` for a dossier that got no report).
 
     `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
-    page; `progress`: a line per dossier on stdout (and a bar on a terminal), as `dossier batch` shows.
+    page; `progress`: a log line per dossier (and a bar on a terminal), as `dossier batch` shows.
     `only` {id: name in INBOX, shown safely (core.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
     (the watch service keeps its own).
     """
-    logger = get_run_logger()
-    unknown = sorted(set(formats) - set(FORMATS))
-    if unknown or not formats:  # before any dossier is read: every task would fail on it
-        raise ValueError(f"不支持的报告格式：{unknown or formats}（可选：{', '.join(FORMATS)}）")
+    run_logger = get_run_logger()
+    formats = [f.value for f in parse_formats(formats)]  # FormatError before any dossier is read
     source, target = Path(inbox), Path(out)
     target.mkdir(parents=True, exist_ok=True)
     dossiers = _chosen(source, only) if only is not None else dossiers_in(source)
@@ -222,20 +240,19 @@ def check_dossiers(
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
     outcomes: dict[str, Outcome] = {}
     bar = _Progress(progress, len(dossiers))
-    with pools_in_use():
-        try:
-            for ident, child in dossiers:
-                future = check_dossier_task.submit(child, ident, target, ruleset, list(formats), timeout, workers)
-                by_future[future] = (ident, child)
-            for future in as_completed(list(by_future)):
-                ident, child = by_future[future]
-                outcome, note = _settle(future, ident, child, target, formats, this_run)
-                outcomes[ident] = outcome
-                line = outcome_line(outcome, note)
-                logger.info(line)
-                bar.line(line)
-        finally:
-            bar.close()
+    try:
+        for ident, child in dossiers:
+            future = check_dossier_task.submit(child, ident, target, ruleset, list(formats), timeout, workers, as_of)
+            by_future[future] = (ident, child)
+        for future in as_completed(list(by_future)):
+            ident, child = by_future[future]
+            outcome, cached = _settle(future, ident, child, target, formats, this_run)
+            outcomes[ident] = outcome
+            run_logger.info(outcome_line(outcome, "，缓存" if cached else ""))  # the run's log in Prefect's UI
+            log_outcome(logger, outcome, level=logging.INFO if progress else logging.DEBUG, cached=cached)
+            bar.advance()
+    finally:
+        bar.close()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
     if summary:
         write_summary(rows, target)
@@ -249,47 +266,36 @@ def _settle(
     out: Path,
     formats: Sequence[str],
     this_run: str | None,
-) -> tuple[Outcome, str]:
-    """A finished task's outcome; reports served from the cache are written into OUT again (it may be a
-    new folder, or hold another version's reports); a task that failed becomes a failed row."""
+) -> tuple[Outcome, bool]:
+    """A finished task's outcome and whether it came from the cache; reports served from the cache are
+    written into OUT again (it may be a new folder, or hold another version's reports); a task that failed
+    becomes a failed row."""
     future.wait()  # as_completed hands the future over before its final state is stored on it
     state = future.state
     if state.is_completed():
         outcome: Outcome = future.result()
         if outcome.flow_run == this_run:
-            return outcome, ""
+            return outcome, False
         try:
             write_files(outcome, out / ident, formats)
         except OSError as exc:
             return (
                 Outcome(failed_row(ident, shown(child.name), f"报告无法写入：{exc}"), error=traceback.format_exc()),
-                "",
+                False,
             )
-        return outcome, "，缓存"
+        return outcome, True
     exc = future.result(raise_on_failure=False)
     exc = exc if isinstance(exc, BaseException) else RuntimeError(state.message or state.name)
     error = "".join(traceback.format_exception(exc)) if exc.__traceback__ else repr(exc)
     outcome = Outcome(failed_row(ident, shown(child.name), failure_reason(exc)), error=error)
     with suppress(OSError):  # the reason is in the summary even if OUT cannot take error.txt
         write_files(outcome, out / ident, formats)
-    return outcome, ""
+    return outcome, False
 
 
 # ---------------------------------------------------------------------------------------------------
 # What `dossier batch` calls
 # ---------------------------------------------------------------------------------------------------
-
-
-def dask_address_problem(address: str, wait: float = 5.0) -> str | None:
-    """Why a Dask scheduler address cannot be used (None when it answers): checked before Prefect starts."""
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
-        return f"Dask 调度器地址格式不对：{address}（例如 tcp://192.168.1.10:8786）"
-    try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=wait):
-            return None
-    except OSError as exc:
-        return f"连不上 Dask 调度器 {address}：{exc}"
 
 
 def _started_api_url() -> str:
@@ -317,12 +323,42 @@ def run_check_dossiers(
     progress: bool = False,
     only: dict[str, str] | None = None,
     summary: bool = True,
+    engines: Engines | None = None,
+    as_of: dt.date | None = None,
 ) -> list[dict[str, Any]]:
-    """Run the flow: on this machine's threads, or on the Dask cluster at `dask_address`."""
+    """Run the flow: on this machine's threads, or on the Dask cluster at `dask_address`. `engines`: the
+    caller's, kept warm between runs (the watch service); else the run's own, closed at its end. `as_of`:
+    the date the ruleset's validity is judged on (default: each check's date)."""
     workers = workers or default_workers()
+    with ExitStack() as stack:
+        if engines is None:
+            engines = stack.enter_context(Engines())
+        token = RUN_ENGINES.set(engines)
+        stack.callback(RUN_ENGINES.reset, token)
+        return _run(inbox, out, ruleset, formats, workers, timeout, dask_address, progress, only, summary, as_of)
+
+
+def _run(
+    inbox: Path,
+    out: Path,
+    ruleset: str,
+    formats: Sequence[str],
+    workers: int,
+    timeout: float,
+    dask_address: str | None,
+    progress: bool,
+    only: dict[str, str] | None,
+    summary: bool,
+    as_of: dt.date | None,
+) -> list[dict[str, Any]]:
     if dask_address:
+        from distributed import Client
         from prefect_dask import DaskTaskRunner
 
+        from flows.dask_engines import NAME, EnginesPlugin
+
+        with Client(dask_address, timeout=30) as client:  # each worker holds engines of its own
+            client.register_plugin(EnginesPlugin(), name=NAME)
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
@@ -340,10 +376,11 @@ def run_check_dossiers(
             inbox=str(inbox.resolve()),
             out=str(out.resolve()),
             ruleset=ref,
-            formats=list(formats),
+            formats=[str(f) for f in formats],
             workers=workers,
             timeout=timeout,
             progress=progress,
             only=only,
             summary=summary,
+            as_of=as_of.isoformat() if as_of else None,
         )

@@ -1,4 +1,5 @@
-"""Prefect's settings and its temporary local server for `dossier batch` and `dossier watch`.
+"""Prefect's settings and its temporary local server for `dossier batch` and `dossier watch`; what is
+checked before Prefect starts (a Dask scheduler's address).
 
 Kept free of Prefect imports: all of this happens before Prefect is imported, since Prefect reads its
 settings then, and the server should already be starting while Prefect (~2 s) and the pipeline load.
@@ -33,7 +34,9 @@ from pathlib import Path
 from core.paths import cache_root
 
 STARTUP_TIMEOUT = 180.0  # two busy cores can take a minute; Prefect's default of 20 s is too short
-RESULTS_KEPT = dt.timedelta(days=7)  # the flow's cache expiry: older results are never served
+# How long a checked dossier's result is served from the flow's cache (flows/check.py), and so how old a
+# stored result gets before it is deleted.
+RESULTS_KEPT = dt.timedelta(days=7)
 DATABASE_LIMIT = 256 * 1024 * 1024  # the run history nobody looks at: begin a new one past this size
 
 
@@ -210,3 +213,17 @@ def stop_server() -> None:
         server, _server = _server, None
     if server is not None:
         server.stop()
+
+
+def dask_address_problem(address: str, wait: float = 5.0) -> str | None:
+    """Why a Dask scheduler address cannot be used (None when it answers): checked before Prefect starts."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
+        return f"Dask 调度器地址格式不对：{address}（例如 tcp://192.168.1.10:8786）"
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=wait):
+            return None
+    except OSError as exc:
+        return f"连不上 Dask 调度器 {address}：{exc}"

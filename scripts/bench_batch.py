@@ -101,6 +101,9 @@ def main() -> int:
     }
     os.environ.update(env)  # before Prefect is imported: its settings are read once
     try:
+        from flows.server import quiet_prefect
+
+        quiet_prefect()  # the product's other Prefect defaults (its home under the cache), as `dossier batch` has
         from extractors.sandbox import DEFAULT_TIMEOUT
         from flows.check import run_check_dossiers
         from pipeline.batch import run_batch

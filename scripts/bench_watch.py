@@ -1,6 +1,6 @@
 """Latency of the watch service: from a dossier settling to its report, minus the check itself.
 
-Runs `python -m flows.watch` on a temporary inbox, drops small sample dossiers one at a time (each
+Runs `dossier watch` on a temporary inbox, drops small sample dossiers one at a time (each
 appears whole, by a rename, so the moment its last change happened is known), and waits for its
 report.json. Settling ends `--settle` seconds after that last change; the overhead is what remains
 of settle → report once the check's own `elapsed_seconds` (report.json) is taken off: noticing the
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
         inbox.mkdir()
         staging.mkdir()
         log = Path(tmp, "service.log")
-        command = [sys.executable, "-m", "flows.watch", str(inbox), "--out", str(out), "--settle", str(args.settle)]
+        dossier = Path(sys.executable).with_name("dossier")
+        command = [str(dossier), "watch", str(inbox), "--out", str(out), "--settle", str(args.settle)]
         with log.open("w") as handle:
             # Every dossier really checked: from the flow's cache, its elapsed_seconds would be another run's.
             env = {**os.environ, "PREFECT_TASKS_REFRESH_CACHE": "true"}

@@ -12,11 +12,14 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+from flows.server import quiet_prefect
+
 # A fresh OCR cache per test run: results cached by an earlier version must not make a test pass.
 if "DOSSIER_CACHE_DIR" not in os.environ:
     os.environ["DOSSIER_CACHE_DIR"] = tempfile.mkdtemp(prefix="dossier-test-cache-")
     atexit.register(shutil.rmtree, os.environ["DOSSIER_CACHE_DIR"], True)
+# Prefect's defaults (no analytics, its home and stored results in that cache), before any test imports it.
+quiet_prefect()
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples"
 

@@ -8,6 +8,7 @@ the command line) and two on a Dask cluster in another.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import subprocess
@@ -21,6 +22,7 @@ import openpyxl
 import pytest
 
 from flows import check
+from pipeline.engine import Engine
 from pipeline.runner import content_hash
 from tests.conftest import SAMPLES
 
@@ -76,24 +78,40 @@ def _summary(out: Path) -> list[dict[str, Any]]:
     return json.loads((out / "summary.json").read_text(encoding="utf-8"))["dossiers"]
 
 
+def _checked(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "dossier.flow" and getattr(r, "event", None) == "dossier_checked"]
+
+
 def test_flow_reports_summaries_cache_and_failures(
-    prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+    prefect_env: dict[str, str],
+    tmp_path: Path,
+    truth: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     inbox = _inbox(tmp_path, FLOW_DOSSIERS)
     ids = _ids(FLOW_DOSSIERS)
     ran: list[str] = []
-    real_run_one = check.run_one
+    real_run_one = Engine.run_one
 
-    def counting_run_one(child: Path, ident: str, *args: Any) -> check.Outcome:
+    def counting_run_one(engine: Engine, child: Path, ident: str, *args: Any) -> check.Outcome:
         ran.append(ident)
-        return real_run_one(child, ident, *args)
+        return real_run_one(engine, child, ident, *args)
 
-    monkeypatch.setattr(check, "run_one", counting_run_one)
+    monkeypatch.setattr(Engine, "run_one", counting_run_one)
+    caplog.set_level(logging.DEBUG, logger="dossier")
 
     # First run: every dossier is checked; one report folder each, the summaries in the inbox's order.
     first = tmp_path / "first"
-    rows = check.run_check_dossiers(inbox, first, workers=2)
+    rows = check.run_check_dossiers(inbox, first, workers=2, progress=True)
     assert sorted(ran) == sorted(ids)
+    # A log record per dossier, at INFO as `dossier batch` shows them (DEBUG without `progress`).
+    by_dossier = {r.dossier: r for r in _checked(caplog)}
+    assert sorted(by_dossier) == sorted(ids)
+    for ident in ids:
+        record = by_dossier[ident]
+        assert (record.levelname, record.verdict, record.cached) == ("INFO", truth[ident]["verdict"], False)
+        assert record.seconds > 0
     assert [r["id"] for r in rows] == ids == [r["id"] for r in _summary(first)]
     for ident in ids:
         report = json.loads((first / ident / "report.json").read_text(encoding="utf-8"))
@@ -106,10 +124,12 @@ def test_flow_reports_summaries_cache_and_failures(
     # Second run, same content, a new output folder: nothing is checked again (the task body never
     # runs), yet the reports are there, written from the cached results.
     ran.clear()
+    caplog.clear()
     second = tmp_path / "second"
     again = check.run_check_dossiers(inbox, second, workers=2)
     assert ran == []
     assert again == rows
+    assert sorted((r.dossier, r.levelname, r.cached) for r in _checked(caplog)) == [(i, "DEBUG", True) for i in ids]
     for ident in ids:
         assert (second / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
         assert (second / ident / "report.html").is_file()

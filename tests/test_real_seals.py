@@ -19,10 +19,10 @@ from docx.oxml import parse_xml
 from docx.shared import Cm
 from PIL import Image
 
+from cli.main import main
 from extractors import read_file
 from extractors.seal import SealJob, SealPlanJob
 from fixtures.seals import draw_seal
-from pipeline.cli import main
 from tests.test_seals import UNIT, iou, page, px, seal_spot, vector_sealed_pdf
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,7 +1,8 @@
 """The watch-folder service: settling, the registry, failures, kill -9 and SIGTERM, with real processes.
 
 Unit tests first (registry, settle logic, the service with a stand-in checker), then the service as a
-clerk runs it (`python -m flows.watch`), on small text dossiers from fixtures/samples, settle 1 s.
+clerk runs it (`dossier watch`), on small text dossiers from fixtures/samples, settle 1 s. What the service
+did is read from its log events (`event` and fields: DOSSIER_EVENT_LOG, caplog), not from its Chinese lines.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import pytest
 from flows.watch import (
     FAILED,
     RESERVED_IDS,
+    Counts,
     SettleTracker,
     WatchService,
     checked_at,
@@ -32,10 +34,12 @@ from flows.watch import (
     snapshot,
 )
 from pipeline.registry import Registry
+from pipeline.report import DossierInfo, Finding, Report, RulesetInfo
 from pipeline.runner import content_hash
 from tests.conftest import SAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
+DOSSIER = str(Path(sys.executable).with_name("dossier"))
 DOSSIERS = SAMPLES / "dossiers"
 ZIP_A = DOSSIERS / "02-滕州市煤化工.zip"
 ZIP_B = DOSSIERS / "11-临朐县铝型材加工-简介2990字.zip"
@@ -122,11 +126,8 @@ def test_registry_one_connection_per_thread(tmp_path: Path) -> None:
         except BaseException as exc:
             errors.append(exc)
 
-    threads = [threading.Thread(target=register, args=(n,)) for n in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with ThreadPoolExecutor(max_workers=4) as threads:
+        list(threads.map(register, range(4)))
     assert not errors
     assert len(reg.rows()) == 80
     assert reg._conn().execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -197,13 +198,22 @@ def _writing_checker(files: dict[str, str]) -> Callable[[Path, str, Path], dict[
     return check
 
 
-def _report(ident: str) -> str:
-    return json.dumps(
-        {"dossier": {"id": ident}, "verdict": "incomplete", "counts": {"error": 1, "warning": 0}, "items": []}
-    )
+def _report(ident: str, checked_at: str = "2026-11-29T16:00:00+08:00") -> str:
+    """A report.json as the contract has it, incomplete (the stand-in checker reads nothing)."""
+    dossier = DossierInfo(id=ident, source=ident, checked_at=checked_at, files=[])
+    missing = Finding(code="ITEM_MISSING", severity="error", message="缺少申请表")
+    return Report.judged([missing], dossier=dossier, ruleset=RulesetInfo(id="test", title="测试"), items=[]).to_json()
 
 
-def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(tmp_path: Path) -> None:
+def events(caplog: pytest.LogCaptureFixture, name: str) -> list[Any]:
+    """The log records of one event of the watch service."""
+    return [r for r in caplog.records if r.name == "dossier.watch" and getattr(r, "event", None) == name]
+
+
+def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG", logger="dossier")
     inbox, out = tmp_path / "inbox", tmp_path / "out"
     inbox.mkdir()
     out.mkdir()
@@ -220,6 +230,9 @@ def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(tmp_pat
     assert "ValueError" in (out / FAILED / "甲.pdf" / "error.txt").read_text(encoding="utf-8")
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert [(r["id"], r["verdict"]) for r in summary["dossiers"]] == [("甲.pdf", "failed")]
+    (failed,) = events(caplog, "dossier_failed")
+    assert (failed.dossier, failed.source, failed.levelname) == ("甲.pdf", "甲.pdf", "WARNING")
+    assert "解析器出错" in failed.reason
 
     # The applicant sends a new version: it gets a report, and failed/ no longer lists it.
     source.write_bytes(b"%PDF-1.4 two")
@@ -227,6 +240,14 @@ def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(tmp_pat
     assert service.handle("甲.pdf", snapshot(source) or ())
     assert sorted(p.name for p in (out / "甲.pdf").iterdir()) == ["report.json", "seal.png"]
     assert not (out / FAILED / "甲.pdf").exists()
+    (checked,) = events(caplog, "dossier_checked")
+    assert (checked.dossier, checked.verdict, checked.errors, checked.why) == ("甲.pdf", "incomplete", 1, "changed")
+    assert checked.reused_from is not None  # its checked_at is older than the check: served from a cache
+
+    # Dropped again unchanged: skipped, not checked.
+    assert service.handle("甲.pdf", snapshot(source) or ())
+    (skipped,) = events(caplog, "dossier_skipped")
+    assert (skipped.dossier, skipped.why) == ("甲.pdf", "unchanged")
 
     # A third version without a seal: the folder is replaced, not merged (no stale seal.png).
     source.write_bytes(b"%PDF-1.4 three")
@@ -241,6 +262,8 @@ def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(tmp_pat
     assert service.handle("甲.pdf", snapshot(source) or ())
     assert "超时" in (out / FAILED / "甲.pdf" / "reason.txt").read_text(encoding="utf-8")
     assert not (out / "甲.pdf").exists()  # the older content's report would mislead
+    assert [r.reason for r in events(caplog, "dossier_failed")] == ["处理失败：ValueError: 解析器出错", "超时"]
+    assert service.counts == Counts(checked=2, failed=2, skipped=1)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -248,18 +271,32 @@ def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(tmp_pat
 # ---------------------------------------------------------------------------------------------------
 
 
+def read_events(path: Path, name: str | None = None) -> list[dict[str, Any]]:
+    """The watch service's events in a DOSSIER_EVENT_LOG file (all, or those named `name`)."""
+    lines = path.read_text(encoding="utf-8").splitlines() if path.exists() else []
+    found = [json.loads(line) for line in lines if line.strip()]
+    return [e for e in found if e["logger"] == "dossier.watch" and name in (None, e["event"])]
+
+
 class Service:
-    """`python -m flows.watch INBOX --out OUT --settle 1`, its output in files."""
+    """`dossier watch INBOX --out OUT --settle 1`, its output and its events (DOSSIER_EVENT_LOG) in files."""
 
     def __init__(self, inbox: Path, out: Path, *extra: str) -> None:
         self.inbox, self.out = inbox, out
         self.log = out.parent / f"{out.name}-{time.monotonic_ns()}.log"
-        self.err = self.log.with_suffix(".err")
-        args = [sys.executable, "-m", "flows.watch", str(inbox), "--out", str(out), "--settle", "1", *extra]
+        self.err, self.event_log = self.log.with_suffix(".err"), self.log.with_suffix(".jsonl")
+        args = [DOSSIER, "watch", str(inbox), "--out", str(out), "--settle", "1", *extra]
+        env = {**os.environ, "DOSSIER_EVENT_LOG": str(self.event_log)}
         with self.log.open("w") as stdout, self.err.open("w") as stderr:
-            self.proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=stderr)
+            self.proc = subprocess.Popen(args, cwd=ROOT, stdout=stdout, stderr=stderr, env=env)
         # Prefect's temporary server starts first: 7–9 s on two cores, 15–20 s with a new database.
-        wait_for(lambda: "开始监视" in self.stdout(), 120, "the service to start", self)
+        wait_for(lambda: self.events("watch_started"), 120, "the service to start", self)
+
+    def events(self, name: str | None = None) -> list[dict[str, Any]]:
+        return read_events(self.event_log, name)
+
+    def checked(self, dossier: str) -> list[dict[str, Any]]:
+        return [e for e in self.events("dossier_checked") if e["dossier"] == dossier]
 
     def stdout(self) -> str:
         return self.log.read_text(encoding="utf-8")
@@ -364,11 +401,9 @@ def test_half_written_zip_and_filling_folder_are_read_once_settled(spaces: tuple
             last_write["folder"] = time.time()
             time.sleep(0.4)
 
-    writers = [threading.Thread(target=write_zip_in_chunks), threading.Thread(target=fill_folder)]
-    for w in writers:
-        w.start()
-    for w in writers:
-        w.join()
+    with ThreadPoolExecutor(max_workers=2) as writers:
+        for written in [writers.submit(write_zip_in_chunks), writers.submit(fill_folder)]:
+            written.result()
     wait_for(lambda: done(out, "慢慢复制.zip", "新建文件夹"), 40, "both reports", service)
     assert service.stop() == 0
 
@@ -398,14 +433,19 @@ def test_duplicates_redrops_and_changes(spaces: tuple[Path, Path, list[Service]]
     wait_for(lambda: done(out, "乙.zip"), 30, "乙", service)
     reg = registry(out)
     assert reg.get("乙.zip").duplicate_of == "甲.zip"  # type: ignore[union-attr]
-    assert "与「甲.zip」内容相同" in service.stdout()
+    assert [(e["source"], e["duplicate_of"]) for e in service.checked("乙")] == [("乙.zip", "甲.zip")]
     checked_at = report_of(out, "甲")["dossier"]["checked_at"]
 
     # Re-dropped unchanged (removed, copied in again: new mtime, same bytes) → not checked again.
     (inbox / "甲.zip").unlink()
     time.sleep(0.3)
     shutil.copy(ZIP_A, inbox / "甲.zip")
-    wait_for(lambda: "甲：内容与已检查的相同" in service.stdout(), 30, "the unchanged re-drop", service)
+
+    def skipped() -> list[dict[str, Any]]:
+        return [e for e in service.events("dossier_skipped") if e["dossier"] == "甲"]
+
+    wait_for(skipped, 30, "the unchanged re-drop", service)
+    assert skipped()[0]["why"] == "unchanged"
     assert len(reg.history("甲.zip")) == 1 and reg.get("甲.zip").attempts == 1  # type: ignore[union-attr]
     assert report_of(out, "甲")["dossier"]["checked_at"] == checked_at
 
@@ -418,7 +458,7 @@ def test_duplicates_redrops_and_changes(spaces: tuple[Path, Path, list[Service]]
     assert [h.hash for h in reg.history("甲.zip")] == [content_hash(ZIP_A), content_hash(ZIP_B)]
     assert report_dirs(out) == ["乙", "甲"]  # no 甲-2
     files = [f["path"] for f in report_of(out, "甲")["dossier"]["files"]]
-    assert len(files) == 7 and "内容有变化，已重新检查" in service.stdout()
+    assert len(files) == 7 and [e["why"] for e in service.checked("甲")] == ["new", "changed"]
 
 
 def test_links_and_pipes_get_reports_that_say_so_and_the_service_goes_on(
@@ -483,8 +523,8 @@ def test_kill_9_mid_run_loses_nothing_and_reports_nothing_twice(spaces: tuple[Pa
         assert len(reg.history(source.name)) == 1  # one row per source + content
     assert reg.get(interrupted[0]).attempts == 2  # type: ignore[union-attr]
     for source in done_before:  # what was reported before the kill is not reported again
-        assert source.removesuffix(".zip") + "：" not in second.stdout()
-    assert "上次中断时未处理完" in second.stdout()
+        assert not second.checked(source.removesuffix(".zip"))
+    assert [e["sources"] for e in second.events("watch_resumed")] == [interrupted]
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     assert sorted(r["id"] for r in summary["dossiers"]) == ids
     assert not (out / ".staging").exists()
@@ -504,7 +544,8 @@ def test_sigterm_stops_after_the_dossier_in_hand(spaces: tuple[Path, Path, list[
     (in_hand,) = wait_for(running, 60, "a dossier in hand", service)
     service.proc.send_signal(signal.SIGTERM)
     assert service.proc.wait(timeout=60) == 0
-    assert "收到停止信号" in service.stdout()
+    (stopped,) = service.events("watch_stopped")
+    assert stopped["signalled"] and stopped["checked"] == 1
     reg = registry(out)
     assert reg.get(in_hand).state == "done"  # type: ignore[union-attr]
     assert not reg.unfinished()
@@ -519,13 +560,20 @@ def test_once_processes_what_is_there_and_exits_0(spaces: tuple[Path, Path, list
     (inbox / "a").mkdir()  # clashes with a.zip's id: -2, as dossier batch does
     shutil.copy(DOCX, inbox / "a" / DOCX.name)
     (inbox / "Thumbs.db").write_bytes(b"junk")
-    command = [sys.executable, "-m", "flows.watch", str(inbox), "--out", str(out), "--once"]
-    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    command = [DOSSIER, "watch", str(inbox), "--out", str(out), "--once"]
+    log = out.parent / "events.jsonl"
+    env = {**os.environ, "DOSSIER_EVENT_LOG": str(log)}
+    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
     assert first.returncode == 0, first.stderr
     assert report_dirs(out) == ["a", "a-2"]
     assert report_of(out, "a")["dossier"]["source"] == "a"  # sorted as batch sorts: the folder first
-    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120)
-    assert second.returncode == 0 and "检查 0 个" in second.stdout  # nothing new: nothing checked
+    assert sorted(e["dossier"] for e in read_events(log, "dossier_checked")) == ["a", "a-2"]
+    log.unlink()
+    second = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert second.returncode == 0, second.stderr
+    (stopped,) = read_events(log, "watch_stopped")  # nothing new: nothing checked
+    assert (stopped["checked"], stopped["failed"], stopped["skipped"], stopped["signalled"]) == (0, 0, 0, False)
+    assert "已停止监视" in second.stdout  # the clerk's line, on stdout as before
 
 
 def test_the_time_a_report_was_checked_is_read_where_the_contract_puts_it(sample_batch: Path) -> None:

@@ -1,19 +1,19 @@
-"""Acceptance run of the watch service, with real processes and real files.
+"""Acceptance run of the watch service, with real processes and real files (`make acceptance`; slow: minutes).
 
 Requirement: "`dossier watch` on an inbox receiving 50 dossiers (copied in bursts, some twice, one corrupt)
 ends with exactly 50 reports or failures, each recorded once, across one `SIGKILL` and restart."
 
 What it does:
-1. Builds N distinct dossiers (default 50) in a staging folder from fixtures/samples/dossiers: folder copies
-   with a note file of their own, sample folders zipped with a note, the sample zips with a note member
-   appended, sample PDFs with a comment line appended after %%EOF, sample .docx files with an extra package
-   member; one of them is a zip truncated in half (corrupt). Every note carries the run's clock, so no
+1. Builds N distinct dossiers (default 50, ACCEPTANCE_COUNT) in a staging folder from fixtures/samples/dossiers:
+   folder copies with a note file of their own, sample folders zipped with a note, the sample zips with a note
+   member appended, sample PDFs with a comment line appended after %%EOF, sample .docx files with an extra
+   package member; one of them is a zip truncated in half (corrupt). Every note carries the run's clock, so no
    content was ever seen before: nothing can come from the check cache (flows/check.py) of an earlier run.
-2. Starts `dossier watch INBOX --out OUT --settle 1 --rescan 2` (its own session and process group; stdout
-   and stderr into log files) and copies the dossiers into the inbox in bursts of 5–10, in parallel within a
-   burst: folders file by file, some zips written in chunks over ~2 s, others renamed in whole, single files
-   copied (some keeping the source's mtime). About 60 % arrive before the kill, a burst while the service is
-   down, the rest after the restart.
+2. Starts `dossier watch INBOX --out OUT --settle 1 --rescan 2` (its own session and process group; stdout,
+   stderr and its log events (DOSSIER_EVENT_LOG) into files) and copies the dossiers into the inbox in bursts
+   of 5–10, in parallel within a burst: folders file by file, some zips written in chunks over ~2 s, others
+   renamed in whole, single files copied (some keeping the source's mtime). About 60 % arrive before the
+   kill, a burst while the service is down, the rest after the restart.
 3. While a check is in progress (registry state 'running', read through a read-only SQLite connection),
    SIGKILLs the service's main process, as a crash would; the processes it leaves behind get a few seconds
    to exit on their own, then are killed by pid (a warning names them). While the service is down, one
@@ -26,40 +26,40 @@ What it does:
 6. Asserts: N registry rows (one per source, ids as CONTRACT.md), each done with OUT/<id>/report.json or
    failed with OUT/failed/<id>/reason.txt; no other report folder; one history row per source, whose check
    started after the dossier settled and whose report lists the complete files (nothing read half-written);
-   attempts 1 except the killed one (2, checked again after the restart, one report); one result log line
-   per dossier over both runs; the re-dropped dossiers skipped, not checked again; the inbox unchanged
-   (sizes, mtimes and SHA-256 of every file); summary.json with N rows. Prints a table and the wall time;
-   exit status 1 when an assertion fails.
+   attempts 1 except the killed one (2, checked again after the restart, one report); one outcome event
+   (`dossier_checked` or `dossier_failed`) per dossier over both runs; the re-dropped dossiers skipped
+   (`dossier_skipped`), not checked again; the inbox unchanged (sizes, mtimes and SHA-256 of every file);
+   summary.json with N rows. Every assertion is evaluated and listed (printed with `-s`, as `make acceptance`
+   runs it) before the test fails on any of them; the folders stay in pytest's temporary directory.
 
-    .venv/bin/python -m scripts.watch_acceptance [--count 50] [--keep] [--seed 7]
+    .venv/bin/python -m pytest -m slow -s tests/test_watch_acceptance.py   # ACCEPTANCE_COUNT, ACCEPTANCE_SEED
 """
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import datetime as dt
 import hashlib
 import json
 import os
 import random
-import re
 import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import traceback
 import urllib.parse
 import zipfile
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "fixtures" / "samples" / "dossiers"
@@ -70,10 +70,8 @@ CHUNKS, CHUNK_PAUSE = 10, 0.2  # a zip written in chunks: ~2 s, never --settle w
 START_TIMEOUT = 180.0  # the service's start-up (Prefect's temporary server, warm workers) on 2 busy cores
 ORPHAN_GRACE = 5.0  # seconds the processes a killed service leaves behind get to exit on their own
 
-LOG_LINE = re.compile(r"^\[\d\d:\d\d:\d\d\] (?P<ident>[^：\n]+)：(?P<rest>.*)$", re.MULTILINE)
-RESULT = ("材料齐全", "材料不齐全")  # stdout: a report was written
-FAILURE = "处理失败"  # stderr: the dossier went to failed/
-SKIPPED = "内容与已检查的相同"  # stdout: dropped again unchanged, not checked again
+DOSSIER = str(Path(sys.executable).with_name("dossier"))
+OUTCOMES = ("dossier_checked", "dossier_failed")  # a report was written, or the dossier went to failed/
 
 
 class Failure(Exception):
@@ -271,24 +269,17 @@ def drop(d: Dossier, inbox: Path, side: Path, how: str, rng: random.Random) -> N
 
 
 def drop_all(items: list[tuple[Dossier, str]], inbox: Path, side: Path, rng: random.Random) -> None:
-    """Drop several dossiers at once (one thread each), as a clerk's burst of copies."""
-    errors: list[BaseException] = []
+    """Drop several dossiers at once (a thread each), as a clerk's burst of copies; the first error raised."""
 
     def one(d: Dossier, how: str, seed: int) -> None:
-        try:
-            drop(d, inbox, side, how, random.Random(seed))
-            if not how.startswith(("delete", "overwrite")):
-                d.last_write = time.time()
-        except BaseException as exc:
-            errors.append(exc)
+        drop(d, inbox, side, how, random.Random(seed))
+        if not how.startswith(("delete", "overwrite")):
+            d.last_write = time.time()
 
-    threads = [threading.Thread(target=one, args=(d, how, rng.randrange(1 << 30))) for d, how in items]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    if errors:
-        raise errors[0]
+    with ThreadPoolExecutor(max_workers=max(1, len(items)), thread_name_prefix="drop") as threads:
+        futures = [threads.submit(one, d, how, rng.randrange(1 << 30)) for d, how in items]
+    for future in futures:
+        future.result()
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -404,19 +395,46 @@ def wait_group_gone(pgid: int, grace: float) -> tuple[list[str], list[str]]:
 
 
 class Service:
-    """`dossier watch INBOX --out OUT --settle 1 --rescan 2` in its own process group, output in files."""
+    """`dossier watch INBOX --out OUT --settle 1 --rescan 2` in its own process group; its output and its
+    log events (DOSSIER_EVENT_LOG, one JSON object a line) in files."""
 
     def __init__(self, inbox: Path, out: Path, logs: Path, run: int) -> None:
         self.out = out
         self.log, self.err = logs / f"service-{run}.out", logs / f"service-{run}.err"
-        script = Path(sys.executable).parent / "dossier"
-        command = [str(script), "watch"] if script.exists() else [sys.executable, "-m", "flows.watch"]
-        command += [str(inbox), "--out", str(out), "--settle", f"{SETTLE:g}", "--rescan", f"{RESCAN:g}"]
+        self.event_log = logs / f"service-{run}.jsonl"
+        command = [
+            DOSSIER,
+            "watch",
+            str(inbox),
+            "--out",
+            str(out),
+            "--settle",
+            f"{SETTLE:g}",
+            "--rescan",
+            f"{RESCAN:g}",
+        ]
+        env = {**os.environ, "DOSSIER_EVENT_LOG": str(self.event_log)}
         with self.log.open("w") as stdout, self.err.open("w") as stderr:
-            self.proc = subprocess.Popen(command, cwd=ROOT, stdout=stdout, stderr=stderr, start_new_session=True)
+            self.proc = subprocess.Popen(
+                command, cwd=ROOT, stdout=stdout, stderr=stderr, env=env, start_new_session=True
+            )
         self.pid = self.proc.pid  # also its process group id
         self.started = time.time()
-        wait_for(lambda: "开始监视" in self.stdout(), START_TIMEOUT, "the service to start", self)
+        wait_for(lambda: self.events("watch_started"), START_TIMEOUT, "the service to start", self)
+
+    def events(self, *names: str) -> list[dict[str, Any]]:
+        """The watch service's events so far (those named, or all); a line cut short by SIGKILL is skipped."""
+        try:
+            lines = self.event_log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            return []
+        found = []
+        for line in lines:
+            with contextlib.suppress(ValueError):
+                event = json.loads(line)
+                if event.get("logger") == "dossier.watch" and (not names or event.get("event") in names):
+                    found.append(event)
+        return found
 
     def stdout(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -450,20 +468,14 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str, service: S
     raise Failure(f"timed out after {timeout:g} s waiting for {what}" + (service.tail() if service else ""))
 
 
-def log_lines(text: str) -> list[tuple[str, str]]:
-    return [(m["ident"], m["rest"]) for m in LOG_LINE.finditer(text)]
+def outcomes(service: Service) -> Counter[str]:
+    """Per report id: how many times this run logged an outcome (a report, or a failure)."""
+    return Counter(e["dossier"] for e in service.events(*OUTCOMES))
 
 
-def outcome_lines(service: Service) -> Counter[str]:
-    """Per report id: how many times this run logged a result (a report, or a failure)."""
-    counts: Counter[str] = Counter()
-    for ident, rest in log_lines(service.stdout()):
-        if rest.startswith(RESULT):
-            counts[ident] += 1
-    for ident, rest in log_lines(service.stderr()):
-        if rest.startswith(FAILURE):
-            counts[ident] += 1
-    return counts
+def skips(services: list[Service]) -> Counter[str]:
+    """Per report id: how many times a drop of unchanged content was noticed and skipped."""
+    return Counter(e["dossier"] for s in services for e in s.events("dossier_skipped") if e["why"] == "unchanged")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -693,8 +705,7 @@ def execute(run: Run, count: int) -> Verdict:
         return all(now.get(n) in ("done", "failed") for n in names)
 
     def redrops_seen() -> bool:
-        logged = {i for s in run.services for i, rest in log_lines(s.stdout()) if rest.startswith(SKIPPED)}
-        return redrop_idents <= logged
+        return redrop_idents <= set(skips(run.services))
 
     wait_for(finished, max(600.0, 15.0 * count), f"all {count} dossiers done or failed", second)
     run.times["all_done"] = time.monotonic() - t0
@@ -719,7 +730,10 @@ def execute(run: Run, count: int) -> Verdict:
         code = None
     run.times["stopped"] = time.monotonic() - t0
     verdict.check(code == 0, "SIGTERM: the service exited with status 0", f"status {code}")
-    verdict.check("收到停止信号" in second.stdout(), "SIGTERM: the service said it stopped on the signal")
+    verdict.check(
+        [e["signalled"] for e in second.events("watch_stopped")] == [True],
+        "SIGTERM: the service said it stopped on the signal (watch_stopped, signalled)",
+    )
     exited2, killed2 = wait_group_gone(second.pid, 10.0)
     verdict.check(not killed2, "SIGTERM: no process of the service left behind", f"killed leftovers {killed2}")
     inbox_after = inbox_state(run.inbox)
@@ -827,14 +841,14 @@ def execute(run: Run, count: int) -> Verdict:
     )
     verdict.check(consistent, "history rows agree with the dossiers rows (state, attempts)")
 
-    # Log lines: one result per dossier over both runs.
-    first_counts, second_counts = outcome_lines(first), outcome_lines(second)
+    # Log events: one outcome per dossier over both runs.
+    first_counts, second_counts = outcomes(first), outcomes(second)
     total = first_counts + second_counts
     expected_ids = {d.ident for d in run.dossiers}
     wrong_lines = sorted(i for i in expected_ids | set(total) if total[i] != 1)
     verdict.check(
         not wrong_lines,
-        "exactly one result line (report or failure) per dossier over both runs",
+        "exactly one outcome event (dossier_checked or dossier_failed) per dossier over both runs",
         ", ".join(f"{i}×{total[i]}" for i in wrong_lines[:5]),
     )
     killed_ident = run.by_name(interrupted).ident
@@ -843,10 +857,10 @@ def execute(run: Run, count: int) -> Verdict:
         f"the killed dossier ({interrupted}) got its result after the restart, once",
         f"before the kill {first_counts[killed_ident]}, after {second_counts[killed_ident]}",
     )
-    resumed = re.findall(r"上次中断时未处理完的申报材料将重新检查：(.*)", second.stdout())
+    resumed = [source for e in second.events("watch_resumed") for source in e["sources"]]
     verdict.check(
-        bool(resumed) and interrupted in resumed[0].split("、"),
-        "the restarted service said it checks the interrupted dossier again",
+        interrupted in resumed,
+        "the restarted service said it checks the interrupted dossier again (watch_resumed)",
         _few(resumed),
     )
     for d in sorted(run.dossiers, key=lambda d: d.name):
@@ -861,21 +875,14 @@ def execute(run: Run, count: int) -> Verdict:
     again_checked = sorted(d.name for d in run.redrops if total[d.ident] != 1 or len(by_source.get(d.name, [])) != 1)
     verdict.check(
         not again_checked,
-        f"the {len(run.redrops)} dossiers dropped twice were checked once (history and log)",
+        f"the {len(run.redrops)} dossiers dropped twice were checked once (history and events)",
         _few(again_checked),
     )
-    skip_counts = Counter(
-        i for s in run.services for i, rest in log_lines(s.stdout()) if rest.startswith(SKIPPED) and i in redrop_idents
-    )
+    skip_counts = skips(run.services)
     unseen = sorted(d.name for d in run.redrops if skip_counts[d.ident] < 1)
-    verdict.check(not unseen, "each second drop was noticed and skipped as unchanged (log line)", _few(unseen))
-    other_skips = sorted(
-        i
-        for s in run.services
-        for i, rest in log_lines(s.stdout())
-        if rest.startswith(SKIPPED) and i not in redrop_idents
-    )
-    verdict.check(not other_skips, "no skip line for a dossier dropped once", _few(other_skips))
+    verdict.check(not unseen, "each second drop was noticed and skipped as unchanged (dossier_skipped)", _few(unseen))
+    other_skips = sorted(i for i in skip_counts if i not in redrop_idents)
+    verdict.check(not other_skips, "no skip event for a dossier dropped once", _few(other_skips))
 
     summary = json.loads((run.out / "summary.json").read_text(encoding="utf-8"))["dossiers"]
     verdict.check(len(summary) == count, f"summary.json has {count} rows", f"{len(summary)} rows")
@@ -970,59 +977,33 @@ def report_table(
         print("(no finished dossier to drop again while the service was down)")
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--count", type=int, default=50, help="dossiers to drop (default 50, at least 8)")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary folders and print where")
-    parser.add_argument("--seed", type=int, default=None, help="seed for burst sizes and pauses (default: random)")
-    args = parser.parse_args(argv)
-    if args.count < 8:
-        parser.error("--count must be at least 8")
-    seed = args.seed if args.seed is not None else random.randrange(1 << 16)
+@pytest.mark.slow
+def test_fifty_dossiers_in_bursts_across_a_sigkill(tmp_path: Path) -> None:
+    count = int(os.environ.get("ACCEPTANCE_COUNT", "50"))
+    assert count >= 8, "ACCEPTANCE_COUNT must be at least 8"
+    seed = int(os.environ.get("ACCEPTANCE_SEED") or random.randrange(1 << 16))
     started = time.monotonic()
-    tmp = Path(tempfile.mkdtemp(prefix="watch-acceptance-"))
-    staging, inbox, out, side, logs = (tmp / n for n in ("staging", "inbox", "out", "side", "logs"))
+    staging, inbox, out, side, logs = (tmp_path / n for n in ("staging", "inbox", "out", "side", "logs"))
     for folder in (staging, inbox, side, logs):
         folder.mkdir()
-    print(f"watch acceptance: {args.count} dossiers, seed {seed}, in {tmp}")
-    run = Run(build(staging, args.count), inbox, out, side, logs, random.Random(seed))
-    verdict: Verdict | None = None
-    error: str | None = None
+    print(f"\nwatch acceptance: {count} dossiers, seed {seed} (ACCEPTANCE_SEED), in {tmp_path}")
+    run = Run(build(staging, count), inbox, out, side, logs, random.Random(seed))
     try:
-        verdict = execute(run, args.count)
-    except Failure as exc:
-        error = str(exc)
-    except KeyboardInterrupt:
-        error = "interrupted"
-    except Exception:  # a bug of this script, or the file system: still clean up, still exit 1
-        error = traceback.format_exc()
+        verdict = execute(run, count)
     finally:
         run.stop.set()
         for service in run.services:
             service.cleanup()
+    print("\nassertions:")
+    for ok, message in verdict.lines:
+        print(f"  {'ok  ' if ok else 'FAIL'} {message}")
+    for message in verdict.warnings:
+        print(f"  WARN {message}")
     wall = time.monotonic() - started
-    failures = [error] if error else (verdict.failed if verdict else [])
-    if verdict is not None:
-        print("\nassertions:")
-        for ok, message in verdict.lines:
-            print(f"  {'ok  ' if ok else 'FAIL'} {message}")
-        for message in verdict.warnings:
-            print(f"  WARN {message}")
-    keep = args.keep or bool(failures)
-    if keep:
-        print(f"\nkept: inbox {inbox}, out {out}, service logs {logs}")
-    else:
-        shutil.rmtree(tmp, ignore_errors=True)
-    if failures:
-        print(f"\nFAILED ({len(failures)}) after {wall:.1f} s:", file=sys.stderr)
-        for message in failures:
-            print(f"  {message}", file=sys.stderr)
-        return 1
-    print(
-        f"\nPASSED: {args.count} dossiers, each reported or failed once, across a SIGKILL and a restart; wall {wall:.1f} s"
+    assert not verdict.failed, (
+        f"{len(verdict.failed)} failed after {wall:.1f} s (seed {seed}, folders in {tmp_path}):\n"
+        + "\n".join(verdict.failed)
     )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    print(
+        f"\nPASSED: {count} dossiers, each reported or failed once, across a SIGKILL and a restart; wall {wall:.1f} s"
+    )
