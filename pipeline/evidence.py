@@ -105,7 +105,6 @@ class _Spec(BaseModel):
 
 
 class _TokenClassSpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     tag: str
     pos: str = "X"
     chars: str | None = None
@@ -122,7 +121,6 @@ class _TokenClassSpec(_Spec):
 
 
 class _LevelSpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     words: dict[str, Level] = {}
     skip_before: list[str] = []
     prefixes: dict[str, Level] = {}
@@ -130,27 +128,23 @@ class _LevelSpec(_Spec):
 
 
 class _EntrySpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     name: str
     level: Level | None = None
     phrases: list[str] = Field(min_length=1)
 
 
 class _PatternSpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     id: str | None = None
     level: Level | None = None
     pattern: list[dict[str, Any]] = Field(min_length=1)  # spaCy's token pattern: spaCy checks its keys
 
 
 class _LabelSpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     entries: list[_EntrySpec] = []
     patterns: list[_PatternSpec] = []
 
 
 class _ScoreSpec(_Spec):
-    model_config = ConfigDict(extra="forbid")
     labels: list[str] = []
     honours: list[str] = []
     saturation: float = Field(4.0, gt=0)
@@ -160,7 +154,6 @@ class _ScoreSpec(_Spec):
 class PatternsSpec(_Spec):
     """An evidence-pattern file, key for key."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str | None = None
     title: str | None = None
     lists: dict[str, list[str]] = {}

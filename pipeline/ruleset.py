@@ -312,7 +312,6 @@ class Spec(BaseModel):
 
 
 class IdentificationSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     present_threshold: Fraction = Identification.present_threshold
     low_confidence: Fraction = Identification.low_confidence
     empty_body_words: int = Field(Identification.empty_body_words, ge=0)
@@ -320,19 +319,16 @@ class IdentificationSpec(Spec):
 
 
 class SealSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     cues: list[str] = list(SealRules.cues)
     min_score: Fraction = SealRules.min_score
 
 
 class VocabularySpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     masks: list[Regex] = []
     common: list[Regex] = []
 
 
 class ItemSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     id: str
     article: str
     title: str
@@ -347,7 +343,6 @@ class ItemSpec(Spec):
 
 
 class FieldSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     kind: FieldKind = "text"
     label: str | None = None  # the report's name; default: the first of `labels`
     labels: list[str] = Field(min_length=1)
@@ -355,14 +350,12 @@ class FieldSpec(Spec):
 
 
 class FormSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     item: str | None = None
     fields: dict[str, FieldSpec] = {}
     required: list[str] = []
 
 
 class StatementSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     items: list[str] = Field(min_length=1)
     cues: list[str] = Field(min_length=1)
     qualifiers: list[str] = []
@@ -373,14 +366,12 @@ class StatementSpec(Spec):
 
 
 class NameSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     items: list[str] = Field(min_length=1)
     patterns: list[ValueRegex] = Field(min_length=1)
     ignore: list[Regex] = []
 
 
 class CrossCheckSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     exact_tolerance: Fraction = CrossChecks.exact_tolerance
     approximate_tolerance: Fraction = CrossChecks.approximate_tolerance
     statements: dict[str, StatementSpec] = {}
@@ -388,7 +379,6 @@ class CrossCheckSpec(Spec):
 
 
 class ConditionSpec(Spec):
-    model_config = ConfigDict(extra="forbid")
     id: str
     article: str
     field: str
@@ -401,7 +391,6 @@ class ConditionSpec(Spec):
 class RulesetSpec(Spec):
     """A ruleset file, key for key."""
 
-    model_config = ConfigDict(extra="forbid")
     id: str
     title: str
     issued_by: str = ""

@@ -30,6 +30,7 @@ from pipeline.reports import (
     write_summary,
 )
 from pipeline.reports.outline import Figure, headings
+from pipeline.ruleset import load_ruleset
 
 SHA = "9f2c4e1ab37d" + "0" * 52
 
@@ -239,7 +240,11 @@ def example_data() -> dict[str, Any]:
             "checked_at": "2026-11-29T16:00:00+08:00",
             "files": files,
         },
-        "ruleset": {"id": "shandong-2020", "title": "山东省特色产业集群管理办法（鲁工信发〔2020〕5号）"},
+        "ruleset": {
+            "id": "shandong-2020",
+            "title": "山东省特色产业集群管理办法（鲁工信发〔2020〕5号）",
+            "field_labels": {f.id: f.label for f in load_ruleset().form_fields},
+        },
         "verdict": "incomplete",
         "items": items,
         "fields": {
@@ -254,6 +259,7 @@ def example_data() -> dict[str, Any]:
         "conditions": [
             {
                 "id": "area_max",
+                "op": "<=",
                 "article": "第四条（二）",
                 "status": "pass",
                 "value": 36.5,
@@ -263,6 +269,7 @@ def example_data() -> dict[str, Any]:
             },
             {
                 "id": "enterprise_min",
+                "op": ">=",
                 "article": "第四条（二）",
                 "status": "pass",
                 "value": 180,
@@ -272,6 +279,7 @@ def example_data() -> dict[str, Any]:
             },
             {
                 "id": "revenue_min",
+                "op": ">=",
                 "article": "第四条（二）",
                 "status": "unknown",
                 "value": None,
@@ -370,9 +378,9 @@ def test_outline_orders_the_sections() -> None:
     assert "无需补正" not in sections and "检测到的公章" not in sections  # the seal found has no crop
 
 
-def test_field_labels_come_from_the_ruleset_else_ours() -> None:
+def test_field_labels_come_from_the_ruleset() -> None:
     data = example_data()
-    data["ruleset"]["field_labels"] = {"cluster_name": "产业集群名称", "applicant": "applicant"}
+    data["ruleset"]["field_labels"] = {"cluster_name": "产业集群名称", "applicant": "申报主体"}
     data["cross_checks"] = [
         {
             "field": "cluster_name",
@@ -385,16 +393,15 @@ def test_field_labels_come_from_the_ruleset_else_ours() -> None:
     ]
     text = "\n".join(_parse(render_html(Report.model_validate(data))).chunks)
     assert "产业集群名称" in text and "集群名称" not in text.replace("产业集群名称", "")
-    assert "申报单位" in text  # the ruleset's label is only the id: ours
+    assert "申报主体" in text
     assert "申报材料/2.发展情况简介.pdf 第1页" in text and "不一致" in text
 
 
-def test_condition_operator_from_the_condition_else_its_id() -> None:
+def test_condition_operator_from_the_condition() -> None:
     data = example_data()
     data["conditions"][0]["op"] = ">="  # a ruleset may say so, whatever the id
     text = "\n".join(_parse(render_html(Report.model_validate(data))).chunks)
     assert "≥ 100 平方公里" in text and "≤ 100 平方公里" not in text
-    assert "≥ 100 亿元" in text  # no op: `_min` means at least
 
 
 def test_validity_note_is_shown() -> None:
@@ -456,7 +463,7 @@ def test_html_checklist_and_item_statuses() -> None:
     assert "其他说明" in text
     assert "未提取" in text  # annual revenue is null
     assert "≥ 100 亿元" in text and "≤ 100 平方公里" in text
-    assert "相关企业数量" in text  # a condition without a title of its own
+    assert "enterprise_min" in text  # a condition without a title of its own: its id
 
 
 def test_html_complete_report_with_empty_conditions_and_null_fields() -> None:

@@ -23,11 +23,10 @@ from ..report import REVIEW_CODES, Report
 from .files import json_text, printable, replace_into
 from .outline import Block, outline, review_count
 from .summary import SUMMARY_SCHEMA, SummaryRow, failed_row, summary_row, write_summary
-from .wording import ACTION_HINTS, FIELD_LABELS, verdict_text, verdict_tone
+from .wording import ACTION_HINTS, verdict_text, verdict_tone
 
 __all__ = [
     "ACTION_HINTS",
-    "FIELD_LABELS",
     "FORMATS",
     "REVIEW_CODES",
     "SUMMARY_SCHEMA",

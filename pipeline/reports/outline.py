@@ -273,11 +273,11 @@ def _conditions_table(report: Report) -> Table:
     rows: list[list[Cell]] = []
     for cond in report.conditions:
         status, tone = w.CONDITION_STATUS.get(cond.status, (cond.status or w.DASH, ""))
-        op = w.condition_operator(cond.op, cond.id)
+        op = w.condition_operator(cond.op)
         rows.append(
             [
                 Cell(cond.article),
-                Cell(cond.title or w.CONDITION_LABELS.get(cond.id, cond.id)),
+                Cell(cond.title or cond.id),
                 Cell(w.quantity_text(cond.value, cond.unit)),
                 Cell(f"{op} {w.quantity_text(cond.threshold, cond.unit)}".strip()),
                 Cell(status, tone),

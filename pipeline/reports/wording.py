@@ -104,23 +104,6 @@ ACTION_HINTS: dict[str, str] = {
 # Labels
 # ---------------------------------------------------------------------------------------------------
 
-# The form fields' names where the report's ruleset gives none of its own (`field_label`).
-FIELD_LABELS: dict[str, str] = {
-    "cluster_name": "集群名称",
-    "applicant": "申报单位",
-    "region": "所在地区",
-    "leading_industry": "主导产业",
-    "area_km2": "集群区域面积",
-    "enterprise_count": "企业数量",
-    "annual_revenue_cny": "年营业收入",
-}
-
-CONDITION_LABELS: dict[str, str] = {
-    "area_max": "集群区域面积",
-    "enterprise_min": "相关企业数量",
-    "revenue_min": "年营业收入",
-}
-
 EVIDENCE_LABELS: dict[str, str] = {
     "HONOUR": "荣誉称号",
     "PLATFORM": "创新/服务平台",
@@ -132,17 +115,12 @@ OPERATORS: dict[str, str] = {"<=": "≤", ">=": "≥"}
 
 
 def field_label(field: str, labels: dict[str, str] | None = None) -> str:
-    """A form field's name: the ruleset's (`labels`), unless it is only the id; then ours; else the id."""
-    label = (labels or {}).get(field, "")
-    if label and label != field:
-        return label
-    return FIELD_LABELS.get(field, field)
+    """A form field's name as the report's ruleset gives it (`ruleset.field_labels`), else its id."""
+    return (labels or {}).get(field) or field
 
 
-def condition_operator(op: str, condition_id: str) -> str:
-    """`<=` → ≤; without an operator, from the id (`area_max` ≤, `enterprise_min` ≥)."""
-    if not op:
-        op = "<=" if condition_id.endswith("_max") else ">=" if condition_id.endswith("_min") else ""
+def condition_operator(op: str) -> str:
+    """`<=` → ≤, `>=` → ≥ (the ruleset's operator, in report.json's conditions)."""
     return OPERATORS.get(op, op)
 
 
