@@ -123,7 +123,7 @@ def mp_context() -> mp.context.BaseContext:
     scratch_root()  # before the fork server starts: it and every worker inherit TMPDIR
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(
-        ["extractors", "extractors.pdf", "extractors.docx", "extractors.seal_finder", "pdfplumber"]
+        ["core.settings", "extractors", "extractors.pdf", "extractors.docx", "extractors.seal_finder", "pdfplumber"]
     )
     return ctx
 
