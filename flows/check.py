@@ -177,7 +177,11 @@ class _DropThreadTimeoutWarning(logging.Filter):
         return not str(record.msg).startswith("Timeout of %s seconds configured for this task")
 
 
-logging.getLogger("prefect.task_runs").addFilter(_DropThreadTimeoutWarning())
+def _drop_thread_timeout_warning() -> None:
+    """Installed by each run (not at import); once per process."""
+    task_runs = logging.getLogger("prefect.task_runs")
+    if not any(isinstance(f, _DropThreadTimeoutWarning) for f in task_runs.filters):
+        task_runs.addFilter(_DropThreadTimeoutWarning())
 
 
 def _threads(workers: int) -> int:
@@ -330,6 +334,7 @@ def run_check_dossiers(
     caller's, kept warm between runs (the watch service); else the run's own, closed at its end. `as_of`:
     the date the ruleset's validity is judged on (default: each check's date)."""
     workers = workers or default_workers()
+    _drop_thread_timeout_warning()
     with ExitStack() as stack:
         if engines is None:
             engines = stack.enter_context(Engines())
