@@ -233,7 +233,9 @@ def batch(
     if dask_address and (problem := dask_address_problem(dask_address)):
         raise UsageError(problem)
     _logging()
-    start_server()  # Prefect's temporary server starts while Prefect and the pipeline load (Prefect's defaults first)
+    # Prefect's temporary server starts while Prefect and the pipeline load (Prefect's defaults first); it
+    # dies with this process.
+    server = start_server()
     from pipeline.engine import Engines
     from pipeline.runner import resolve_ruleset
 
@@ -255,6 +257,7 @@ def batch(
             progress=not quiet,
             engines=engines,
             as_of=day,
+            server=server,
         )
     except Exception as exc:  # Prefect itself failed (server, cluster): nothing was summarised
         error = f"{type(exc).__name__}: {exc}"

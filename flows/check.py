@@ -41,7 +41,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from core.names import shown
 from extractors.sandbox import DEFAULT_TIMEOUT, default_workers
-from flows.server import RESULTS_KEPT, start_server, stop_server, temporary_api_url
+from flows.server import RESULTS_KEPT, TemporaryServer, start_server
 from pipeline.batch import dossiers_in, log_outcome, outcome_line
 from pipeline.engine import Engine, Engines
 from pipeline.formats import DEFAULT_FORMATS, parse_formats
@@ -302,13 +302,6 @@ def _settle(
 # ---------------------------------------------------------------------------------------------------
 
 
-def _started_api_url() -> str:
-    start_server()
-    url = temporary_api_url()
-    assert url is not None  # start_server starts one when PREFECT_API_URL is unset
-    return url
-
-
 def _chosen(inbox: Path, only: dict[str, str]) -> list[tuple[str, Path]]:
     """The dossiers `only` names, by their names shown safely: a flow's parameters travel as JSON, which
     cannot carry a name's bytes that are not UTF-8."""
@@ -329,10 +322,13 @@ def run_check_dossiers(
     summary: bool = True,
     engines: Engines | None = None,
     as_of: dt.date | None = None,
+    server: TemporaryServer | None = None,
 ) -> list[dict[str, Any]]:
     """Run the flow: on this machine's threads, or on the Dask cluster at `dask_address`. `engines`: the
-    caller's, kept warm between runs (the watch service); else the run's own, closed at its end. `as_of`:
-    the date the ruleset's validity is judged on (default: each check's date)."""
+        caller's, kept warm between runs (the watch service); else the run's own, closed at its end. `as_of`:
+        the date the ruleset's validity is judged on (default: each check's date). `server`: the caller's
+    temporary Prefect server (flows/server.py `start_server`); without it and without PREFECT_API_URL, the
+    run starts one of its own and stops it at its end."""
     workers = workers or default_workers()
     _drop_thread_timeout_warning()
     with ExitStack() as stack:
@@ -340,7 +336,16 @@ def run_check_dossiers(
             engines = stack.enter_context(Engines())
         token = RUN_ENGINES.set(engines)
         stack.callback(RUN_ENGINES.reset, token)
-        return _run(inbox, out, ruleset, formats, workers, timeout, dask_address, progress, only, summary, as_of)
+        api_url = PREFECT_API_URL.value()
+        if not api_url:
+            if server is None:
+                server = start_server()
+                assert server is not None  # PREFECT_API_URL is unset
+                stack.callback(server.stop)
+            api_url = server.url()
+        return _run(
+            inbox, out, ruleset, formats, workers, timeout, dask_address, progress, only, summary, as_of, api_url
+        )
 
 
 def _run(
@@ -355,6 +360,7 @@ def _run(
     only: dict[str, str] | None,
     summary: bool,
     as_of: dt.date | None,
+    api_url: str,
 ) -> list[dict[str, Any]]:
     if dask_address:
         from distributed import Client
@@ -368,11 +374,8 @@ def _run(
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
     ref = resolve_ruleset(ruleset)
-    updates: dict[Any, Any] = {}
-    if PREFECT_API_URL.value():
-        stop_server()  # a Prefect profile names a server after all: the temporary one is not needed
-    else:
-        updates[PREFECT_API_URL] = temporary_api_url() or _started_api_url()
+    updates: dict[Any, Any] = {PREFECT_API_URL: api_url}
+    if api_url != PREFECT_API_URL.value():  # our temporary server
         # Heartbeats let a long-lived server notice a crashed run; the temporary server dies with this
         # process anyway, and stopping the heartbeat thread costs up to a second at the end of each run.
         updates[PREFECT_FLOWS_HEARTBEAT_FREQUENCY] = None

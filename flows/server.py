@@ -25,7 +25,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from functools import partial
@@ -167,6 +166,11 @@ class TemporaryServer:
         self.stop()
         raise RuntimeError(f"Prefect 临时服务未能启动（{timeout:g} 秒内无响应）：{tail}")
 
+    def url(self) -> str:
+        """Its API address, once it answers."""
+        self.wait()
+        return self.api_url
+
     def stop(self) -> None:
         process, self.process = self.process, None
         if process is None or process.poll() is not None:
@@ -179,40 +183,18 @@ class TemporaryServer:
             process.wait()
 
 
-_server: TemporaryServer | None = None
-_server_lock = threading.Lock()
-
-
 def start_server() -> TemporaryServer | None:
-    """Start the temporary server now, unless PREFECT_API_URL names one; call from the main thread
-    (the server dies with the thread that started it)."""
-    global _server
+    """A temporary server for this process's flow runs, starting now, unless PREFECT_API_URL names one.
+    Its owner (the batch command, the watch service) hands it to `run_check_dossiers`; call from the main
+    thread: the server dies with the thread that started it, and with the process."""
     quiet_prefect()
-    with _server_lock:
-        if _server is None and not os.environ.get("PREFECT_API_URL"):
-            _server = TemporaryServer(prefect_home())
-            _server.start()
-            if Path(os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"]) == prefect_home() / "results":
-                prune_results(prefect_home() / "results")
-        return _server
-
-
-def temporary_api_url() -> str | None:
-    """The running temporary server's API address once it answers; None when there is none."""
-    with _server_lock:
-        server = _server
-    if server is None:
+    if os.environ.get("PREFECT_API_URL"):
         return None
-    server.wait()
-    return server.api_url
-
-
-def stop_server() -> None:
-    global _server
-    with _server_lock:
-        server, _server = _server, None
-    if server is not None:
-        server.stop()
+    server = TemporaryServer(prefect_home())
+    server.start()
+    if Path(os.environ["PREFECT_RESULTS_LOCAL_STORAGE_PATH"]) == prefect_home() / "results":
+        prune_results(prefect_home() / "results")
+    return server
 
 
 def dask_address_problem(address: str, wait: float = 5.0) -> str | None:

@@ -101,9 +101,11 @@ def main() -> int:
     }
     os.environ.update(env)  # before Prefect is imported: its settings are read once
     try:
-        from flows.server import quiet_prefect
+        from flows.server import start_server
 
-        quiet_prefect()  # the product's other Prefect defaults (its home under the cache), as `dossier batch` has
+        # The product's other Prefect defaults (its home under the cache) and the temporary server, as
+        # `dossier batch` has them.
+        server = start_server()
         from extractors.sandbox import DEFAULT_TIMEOUT
         from flows.check import run_check_dossiers
         from pipeline.batch import run_batch
@@ -116,7 +118,7 @@ def main() -> int:
         (warm / first.name).symlink_to(first)
         run_batch(warm, work / "warm-loop", ruleset, FORMATS, 1, DEFAULT_TIMEOUT, quiet=True)
         started = time.perf_counter()
-        run_check_dossiers(warm, work / "warm-flow", workers=1)
+        run_check_dossiers(warm, work / "warm-flow", workers=1, server=server)
         print(
             f"Prefect start-up in this process (temporary server, first flow run): {time.perf_counter() - started:.1f} s"
         )
@@ -132,7 +134,7 @@ def main() -> int:
         def flow_in(workers: int) -> Callable[[Path], float]:
             def once(out: Path) -> float:
                 started = time.perf_counter()
-                run_check_dossiers(inbox, out, workers=workers)
+                run_check_dossiers(inbox, out, workers=workers, server=server)
                 return time.perf_counter() - started
 
             return once
@@ -144,9 +146,7 @@ def main() -> int:
 
         # The temporary server this process started for its own flow runs: a `dossier batch` process
         # pointed at it (PREFECT_API_URL) shows what a bureau running `prefect server start` sees.
-        from flows.server import temporary_api_url
-
-        server_env = {**env, "PREFECT_API_URL": str(temporary_api_url())}
+        server_env = {**env, "PREFECT_API_URL": server.url() if server else os.environ["PREFECT_API_URL"]}
 
         def batch_process(workers: int, environment: dict[str, str] = env) -> Callable[[Path], float]:
             return lambda out: timed_process(

@@ -45,9 +45,9 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
     from pipeline.ruleset import load_ruleset
 
     load_ruleset(ruleset_ref)
-    from flows.server import start_server, temporary_api_url
+    from flows.server import start_server
 
-    start_server()  # from the main thread (the server dies with it); sets Prefect's defaults first
+    server = start_server()  # from the main thread (the server dies with it); sets Prefect's defaults first
     from flows.check import run_check_dossiers
     from pipeline.engine import Engines
     from pipeline.runner import resolve_ruleset
@@ -57,16 +57,34 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
     def check(child: Path, ident: str, out: Path) -> dict[str, Any]:
         only = {ident: shown(child.name)}
         run = partial(
-            run_check_dossiers, child.parent, out, ruleset_ref, formats, workers, timeout, only=only, engines=engines
+            run_check_dossiers,
+            child.parent,
+            out,
+            ruleset_ref,
+            formats,
+            workers,
+            timeout,
+            only=only,
+            engines=engines,
+            server=server,
         )
         return flow_thread.submit(run, summary=False).result()[0]
 
     with Engines() as engines, ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow") as flow_thread:
         engines.get(ruleset_ref, workers, timeout)  # the workers and jieba's dictionary load while Prefect does
-        temporary_api_url()  # the service says it is watching once a dossier need not wait for Prefect
+        if server is not None:
+            server.url()  # the service says it is watching once a dossier need not wait for Prefect
         with tempfile.TemporaryDirectory(prefix="dossier-watch-") as empty:  # a first flow run, of nothing:
             warm_up = partial(
-                run_check_dossiers, Path(empty), Path(empty), ruleset_ref, formats, workers, timeout, engines=engines
+                run_check_dossiers,
+                Path(empty),
+                Path(empty),
+                ruleset_ref,
+                formats,
+                workers,
+                timeout,
+                engines=engines,
+                server=server,
             )
             flow_thread.submit(warm_up, only={}, summary=False).result()  # Prefect's first-run costs go here
         yield check
