@@ -433,6 +433,8 @@ def test_duplicates_redrops_and_changes(spaces: tuple[Path, Path, list[Service]]
     wait_for(lambda: done(out, "乙.zip"), 30, "乙", service)
     reg = registry(out)
     assert reg.get("乙.zip").duplicate_of == "甲.zip"  # type: ignore[union-attr]
+    # The registry says done a moment before the service logs the event.
+    wait_for(lambda: service.checked("乙"), 10, "乙's event", service)
     assert [(e["source"], e["duplicate_of"]) for e in service.checked("乙")] == [("乙.zip", "甲.zip")]
     checked_at = report_of(out, "甲")["dossier"]["checked_at"]
 
