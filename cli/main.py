@@ -28,16 +28,14 @@ from typer.core import TyperGroup
 
 from core.names import terminal_safe
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
-from pipeline.formats import DEFAULT_FORMATS, DEMO_FORMATS, FormatError, parse_formats
+from pipeline import DEFAULT_RULESET
+from pipeline.formats import DEFAULT_FORMATS, DEMO_FORMATS, Format, FormatError, parse_formats
 
 from .exits import ExitCode, UsageError
 from .usage import UnknownCommand, click_errors, usage_message
 
 SAMPLES = Path(__file__).resolve().parent.parent / "fixtures" / "samples" / "dossiers"
-# pipeline.ruleset.DEFAULT_RULESET (tests/test_cli.py holds them equal): importing that module here would
-# cost `dossier check` 0.3 s before its reading processes start.
-DEFAULT_RULESET = "shandong-2020"
-FORMAT_HELP = "报告格式，逗号分隔：json,html,md,docx"
+FORMAT_HELP = f"报告格式，逗号分隔：{','.join(Format)}"
 RULESET_HELP = "规则集编号或 YAML 文件路径"
 TIMEOUT_HELP = "单个文件或扫描页的处理时限（秒）"
 SEALS_HELP = (
@@ -96,6 +94,12 @@ def _formats(value: str) -> list[str]:
         return [f.value for f in parse_formats(value)]
     except FormatError as exc:
         raise UsageError(str(exc)) from exc
+
+
+def _check_pool(workers: int, timeout: float) -> None:
+    """--workers and --timeout of every command that reads files (a time limit of 0 would fail every file)."""
+    if workers < 1 or timeout <= 0:
+        raise UsageError("--workers 至少为 1，--timeout 须大于 0")
 
 
 def _ruleset(value: str) -> Any:
@@ -162,6 +166,7 @@ def check(
     as_of: AsOf = None,
 ) -> ExitCode:
     day = _as_of(as_of)
+    _check_pool(workers, timeout)
     dossier = Path(path)
     if not dossier.exists():
         raise UsageError(f"找不到申报材料：{dossier}")
@@ -223,6 +228,7 @@ def batch(
     as_of: AsOf = None,
 ) -> ExitCode:
     day = _as_of(as_of)
+    _check_pool(workers, timeout)
     folder, target = Path(inbox), Path(out)
     if not folder.is_dir():
         raise UsageError(f"找不到申报材料目录：{folder}")
@@ -311,6 +317,7 @@ def watch(
     timeout: Timeout = DEFAULT_TIMEOUT,
 ) -> ExitCode:
     formats = _formats(format_)
+    _check_pool(workers, timeout)
     if settle < 0 or rescan <= 0:
         raise UsageError("--settle 不能为负数，--rescan 必须大于 0")
     _logging()
@@ -405,8 +412,7 @@ def seals(
             raise UsageError(f"找不到文件：{path}")
         if not path.is_file():
             raise UsageError(f"不是文件：{path}（请给出 PDF、图片或 Word 文件）")
-    if workers < 1 or timeout <= 0:
-        raise UsageError("--workers 至少为 1，--timeout 须大于 0")
+    _check_pool(workers, timeout)
     from extractors.seal import seal_report
 
     with ExtractionPool(workers=workers, timeout=timeout).warm() as pool:

@@ -96,6 +96,8 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
     os.environ["TMPDIR"] = tmp
     tempfile.tempdir = tmp
     isolate_network()
+    # Read here, not in the parent: `dossier check` starts its workers before it loads the settings.
+    memory_mb = memory_mb or Limits.from_env().worker_memory_mb
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
@@ -173,7 +175,7 @@ class ExtractionPool:
     ) -> None:
         self.size = max(1, workers)
         self.timeout = timeout
-        self.memory_mb = memory_mb or Limits.from_env().worker_memory_mb
+        self.memory_mb = memory_mb  # None: each worker reads its cap from the settings itself
         self._workers: list[_Worker] = []
         self._warming: threading.Thread | None = None
 

@@ -70,7 +70,7 @@ def code_fingerprint() -> str:
     """The pipeline's code and bundled rules: a fixed bug must not be served from the cache of reports
     it spoiled."""
     digest = hashlib.sha256()
-    for package in ("extractors", "pipeline"):
+    for package in ("core", "extractors", "pipeline"):
         for path in sorted([*(ROOT / package).rglob("*.py"), *(ROOT / package).rglob("*.yaml")]):
             digest.update(path.relative_to(ROOT).as_posix().encode())
             digest.update(path.read_bytes())

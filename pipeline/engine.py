@@ -36,8 +36,8 @@ class SharedPool(ExtractionPool):
     they may still be busy with jobs nobody waits for.
     """
 
-    def __init__(self, workers: int, timeout: float) -> None:
-        super().__init__(workers=workers, timeout=timeout)
+    def __init__(self, workers: int, timeout: float, memory_mb: int | None = None) -> None:
+        super().__init__(workers=workers, timeout=timeout, memory_mb=memory_mb)
         self._run_lock = threading.Lock()
 
     def run_all(self, jobs: Sequence[Any]) -> list[Any]:
@@ -66,7 +66,11 @@ class Engine:
         self.limits = limits or Limits.from_env()
         self.readers = Readers(ruleset)  # starts loading now, while the files are read
         self._own_pool = pool is None
-        self.pool = pool if pool is not None else SharedPool(max(1, workers or default_workers()), timeout)
+        self.pool = (
+            pool
+            if pool is not None
+            else SharedPool(max(1, workers or default_workers()), timeout, self.limits.worker_memory_mb)
+        )
 
     def warm(self) -> Engine:
         """Start every reading process now (they are started on first use otherwise)."""

@@ -26,9 +26,10 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from core.text import normalize, strip_numbering
+from pipeline import DEFAULT_RULESET
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
-DEFAULT_RULESET = "shandong-2020"
+
 TITLES_REMEMBERED = 8192  # headings whose items a ruleset remembers (Ruleset.items_titled)
 # The evidence patterns a ruleset without `evidence:` uses (pipeline/evidence.py's DEFAULT_PATTERNS).
 DEFAULT_EVIDENCE = (RULESET_DIR / "evidence-shandong.yaml").resolve()

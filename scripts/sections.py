@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 from extractors import read_file
-from pipeline.dossier import segmenter_for
 from pipeline.identify import score_section
 from pipeline.ruleset import DEFAULT_RULESET, load_ruleset
 from pipeline.scans import merge_ocr, ocr_jobs
 from pipeline.sections import analyse, split_sections
+from pipeline.words import Segmenter
 
 
 def sha256(path: Path) -> str:
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         top = "top" if heading.page_top else "   "
         print(f" {mark} page={unit.page} {top} {heading.signature} {sorted(heading.items)} {unit.text[:40]}")
     print(f"decision: {layout.decision}")
-    segmenter = segmenter_for(ruleset)
+    segmenter = Segmenter(ruleset.all_cues()).start()
     for section in split_sections(doc, ruleset):
         candidate = score_section(section, ruleset, segmenter)
         best = sorted(candidate.scores.items(), key=lambda kv: -kv[1])[:3]
