@@ -9,6 +9,7 @@ again, and the best reading wins. Boxes come back in PDF points of the upright p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -20,8 +21,6 @@ from typing import Any
 import numpy as np
 
 from core.paths import cache_root
-
-from .loaded import Loaded
 
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
@@ -60,9 +59,9 @@ def cache_dir() -> Path:
     return cache_root() / "ocr"
 
 
+@functools.cache  # loading the models takes ~1 s: once per process (a worker) and thread count
 def engine(threads: int) -> Any:
-    """A RapidOCR with `threads` inference threads: loading the models takes ~1 s, so a worker keeps one
-    (`Loaded`)."""
+    """A RapidOCR with `threads` inference threads."""
     # onnxruntime (1.29 and later) reports telemetry to Microsoft and keeps a device id under
     # ~/.cache unless this is set before it loads; the choice is fixed for the process then.
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
@@ -185,12 +184,10 @@ def _reads_well(lines: list[tuple[np.ndarray, str, float]]) -> bool:
     return filled >= len(long_boxes) / 2 and (_mean(lines) or 0.0) >= RETRY_BELOW
 
 
-def recognise(
-    rgb: np.ndarray, threads: int = 1, loaded: Loaded | None = None
-) -> tuple[list[tuple[np.ndarray, str, float]], int, np.ndarray]:
+def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[tuple[np.ndarray, str, float]], int, np.ndarray]:
     """Read the page, turning it when needed; returns the lines, the turn (degrees
-    counter-clockwise) and the upright image. The models are kept in `loaded` (a worker's)."""
-    ocr = (loaded or Loaded()).get(("ocr", threads), lambda: engine(threads))
+    counter-clockwise) and the upright image."""
+    ocr = engine(threads)
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     best = _read(ocr, bgr)
     turn, upright = 0, bgr
@@ -320,7 +317,6 @@ def ocr_page(
     threads: int = 1,
     cache: Path | None = None,
     file_sha256: str | None = None,
-    loaded: Loaded | None = None,
 ) -> OcrPage:
     """Recognise one page; results are kept by the page image's hash. When the file's own hash is
     given, a second index (file, page → image hash) lets a re-run skip even the rendering."""
@@ -341,7 +337,7 @@ def ocr_page(
     if cached is not None:
         page = _from_cache(cached, rel, number)
     else:
-        lines, turn, upright = recognise(rgb, threads, loaded)
+        lines, turn, upright = recognise(rgb, threads)
         scale = 72 / dpi
         page = OcrPage(
             rel=rel,
@@ -376,18 +372,10 @@ class OcrJob:
     cache: Path | None = None  # decided by the parent: a worker's environment may be older
     file_sha256: str | None = None
 
-    def run(self, loaded: Loaded | None = None) -> OcrPage:
+    def run(self) -> OcrPage:
         try:
             return ocr_page(
-                self.path,
-                self.rel,
-                self.format,
-                self.page,
-                self.dpi,
-                self.threads,
-                self.cache,
-                self.file_sha256,
-                loaded,
+                self.path, self.rel, self.format, self.page, self.dpi, self.threads, self.cache, self.file_sha256
             )
         except Exception as exc:  # a page that cannot be rendered or read costs that page only
             return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)

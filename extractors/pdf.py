@@ -19,7 +19,6 @@ from core.model import Block, Document, LimitHit, Page
 from core.text import is_page_number, join_wrapped
 
 from .errors import Unreadable
-from .loaded import Loaded
 
 # pdfium's FPDF_GetLastError codes → why the file cannot be read, for the clerk.
 _LOAD_ERRORS = {
@@ -198,7 +197,7 @@ class TableJob:
     rel: str
     pages: tuple[int, ...]
 
-    def run(self, loaded: Loaded | None = None) -> tuple[str, list[Block]]:
+    def run(self) -> tuple[str, list[Block]]:
         return self.rel, read_tables(self.path, list(self.pages))
 
     def failed(self, kind: str, reason: str, seconds: float) -> tuple[str, list[Block]]:

@@ -29,7 +29,6 @@ from core.model import Document
 from core.scratch import private_folder, scratch_root
 
 from . import read_file
-from .loaded import Loaded
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -37,7 +36,7 @@ DEFAULT_TIMEOUT = 60.0
 class Job(Protocol):
     """Work for a worker process: `run()` there, or `failed()` here when the worker could not."""
 
-    def run(self, loaded: Loaded | None = None) -> Any: ...
+    def run(self) -> Any: ...
 
     def failed(self, kind: str, reason: str, seconds: float) -> Any: ...
 
@@ -52,7 +51,7 @@ class FileJob:
     size: int
     limits: Limits | None = None  # decided by the parent (a worker's environment may be older); else the environment's
 
-    def run(self, loaded: Loaded | None = None) -> Document:
+    def run(self) -> Document:
         return read_file(self.path, self.rel, self.sha256, self.size, self.limits)
 
     def failed(self, kind: str, reason: str, seconds: float) -> Document:
@@ -101,7 +100,6 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
     if memory_mb:
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    loaded = Loaded()  # kept between this worker's jobs
     while True:
         try:
             job = conn.recv()
@@ -110,7 +108,7 @@ def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
         if job is None:
             return
         try:
-            result = job.run(loaded)
+            result = job.run()
         except MemoryError:
             result = job.failed("memory", f"处理时内存不足（{describe('worker_memory_mb', memory_mb or 0)}）", 0.0)
         except Exception as exc:  # a job's bug must not take the worker down with it

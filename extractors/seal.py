@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from core.model import SealMark
 
-from .loaded import Loaded
 from .ocr import load_page
 
 if TYPE_CHECKING:  # OpenCV and numpy load in the worker that searches, not in the parent that plans
@@ -198,7 +197,7 @@ class SealJob:
     page: int  # 1-based; 0 searches the pictures of a Word file
     pixels: bool = False  # boxes in the image's own pixels (image files, Word pictures) instead of points
 
-    def run(self, loaded: Loaded | None = None) -> SealResult:
+    def run(self) -> SealResult:
         result = SealResult(self.rel, self.page)
         try:
             if self.format == "docx":
@@ -248,7 +247,7 @@ class SealPlanJob:
 
     path: Path
 
-    def run(self, loaded: Loaded | None = None) -> SealPlan:
+    def run(self) -> SealPlan:
         from . import _KIND_NAMES, detect_format
         from .errors import Unreadable
 

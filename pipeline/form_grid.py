@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.model import Block
-from extractors.loaded import Loaded
 from pipeline.ruleset import FieldRule
 
 if TYPE_CHECKING:  # OpenCV and numpy load in the worker that reads the grid
@@ -98,7 +97,7 @@ class GridJob:
     lines: tuple[OcrBox, ...]
     rules: tuple[FieldRule, ...]
 
-    def run(self, loaded: Loaded | None = None) -> tuple[str, list[Block]]:
+    def run(self) -> tuple[str, list[Block]]:
         try:
             return self.rel, read_page_table(self.path, self.format, self.page, self.size, self.lines, self.rules)
         except Exception:  # a page whose grid cannot be read: its OCR lines are still paired in form.py

@@ -27,9 +27,12 @@ _CUE_FREQ = 100_000  # high enough that a cue wins over its own sub-words
 
 
 def _jieba() -> Any:
-    """jieba, imported on the loading thread. It imports pkg_resources (~0.25 s, a third of `dossier
-    check`'s start-up) only to open its own data files, and falls back to plain paths when that import
-    fails: make it fail, for jieba's import only."""
+    """jieba, imported by the first Segmenter, on the thread that builds it (not on the loading thread:
+    another thread's import of pkg_resources must not meet the block below). jieba imports pkg_resources
+    (~0.25 s, a third of `dossier check`'s start-up) only to open its own data files, and falls back to
+    plain paths when that import fails: make it fail, for jieba's import only."""
+    if "jieba" in sys.modules:
+        return sys.modules["jieba"]
     blocked = "pkg_resources" not in sys.modules
     if blocked:
         sys.modules["pkg_resources"] = None  # type: ignore[assignment]
@@ -55,10 +58,10 @@ def _cache_dir() -> Path:
         return scratch_root()
 
 
-def _core_dictionary() -> Path:
-    """jieba's most frequent words, derived once from its own dict.txt and cached."""
-    source = Path(_jieba().__file__).parent / "dict.txt"
-    target = _cache_dir() / f"jieba-core-{CORE_WORDS}-{int(source.stat().st_mtime)}.txt"
+def _core_dictionary(jieba: Any, folder: Path) -> Path:
+    """jieba's most frequent words, derived once from its own dict.txt and kept in `folder`."""
+    source = Path(jieba.__file__).parent / "dict.txt"
+    target = folder / f"jieba-core-{CORE_WORDS}-{int(source.stat().st_mtime)}.txt"
     if not target.is_file():
         entries: list[tuple[int, str]] = []
         with source.open(encoding="utf-8") as handle:
@@ -83,6 +86,7 @@ class Segmenter:
         self._error: BaseException | None = None
         self._started = False
         self._lock = threading.Lock()
+        self._jieba = _jieba()
 
     def start(self) -> Segmenter:
         """Begin loading on a thread, so it overlaps with reading the files."""
@@ -94,8 +98,9 @@ class Segmenter:
 
     def _load(self) -> None:
         try:
-            tokenizer = _jieba().Tokenizer(dictionary=str(_core_dictionary()))
-            tokenizer.tmp_dir = str(_cache_dir())
+            folder = _cache_dir()
+            tokenizer = self._jieba.Tokenizer(dictionary=str(_core_dictionary(self._jieba, folder)))
+            tokenizer.tmp_dir = str(folder)
             tokenizer.initialize()
             for word in self._vocabulary:
                 tokenizer.add_word(word, freq=_CUE_FREQ)
