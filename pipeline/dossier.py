@@ -59,7 +59,7 @@ class Readers:
     def __init__(self, ruleset: Ruleset) -> None:
         self.segmenter = Segmenter(ruleset.all_cues()).start()
         loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="evidence-load")
-        self._finder: Future[EvidenceFinder] = loader.submit(EvidenceFinder, ruleset.evidence_patterns)
+        self._finder: Future[EvidenceFinder] = loader.submit(EvidenceFinder, ruleset.evidence_rules)
         loader.shutdown(wait=False)  # its one thread ends when the finder is built
 
     @property
@@ -112,7 +112,7 @@ def analyse_text(
     documents: list[Document], duplicates: dict[str, str], ruleset: Ruleset, readers: Readers, limits: Limits
 ) -> Analysis:
     """Sections, their scores against each item, and the evidence inventory: needs no seals or tables."""
-    segmenter = readers.segmenter
+    segmenter, weights = readers.segmenter, ruleset.evidence_weights
     candidates: list[Candidate] = []
     evidence: list[Evidence] = []
     for doc in documents:
@@ -135,7 +135,7 @@ def analyse_text(
                     )
                 )
             found = inventory(((b.text, doc.path, b.page) for b in searched), readers.finder)
-            add_evidence(candidate, found)
+            add_evidence(candidate, found, weights)
             evidence += found
             candidates.append(candidate)
     return Analysis(candidates, evidence)
@@ -318,13 +318,14 @@ def _file_entry(doc: Document, candidates: list[Candidate], duplicates: dict[str
 
 def _ruleset_info(ruleset: Ruleset, as_of: dt.date) -> RulesetInfo:
     """Which regulation was applied, and whether it was in force on the check date (or --as-of)."""
+    note = ruleset.validity_note(as_of)
     return RulesetInfo(
         id=ruleset.id,
         title=ruleset.title,
         valid_from=ruleset.valid_from.isoformat() if ruleset.valid_from else None,
         valid_until=ruleset.valid_until.isoformat() if ruleset.valid_until else None,
         as_of=as_of.isoformat(),
-        in_force=ruleset.in_force(as_of),
-        validity_note=ruleset.validity_note(as_of),
-        field_labels={rule.id: ruleset.field_label(rule.id) for rule in ruleset.form_fields},
+        in_force=note is None,
+        validity_note=note,
+        field_labels={rule.id: rule.label for rule in ruleset.form_fields},
     )

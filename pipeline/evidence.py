@@ -31,9 +31,9 @@ from itertools import groupby
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
-from pipeline.ruleset import DEFAULT_EVIDENCE, Loc, Problem, Regex, RulesetError, load_validated, located_error
+from pipeline.ruleset import Loc, Problem, Regex, RulesetError, Spec, load_validated, located_error
 from pipeline.words import Segmenter
 
 if TYPE_CHECKING:  # spaCy costs ~1.3 s to import: only EvidenceFinder() pays for it
@@ -41,7 +41,6 @@ if TYPE_CHECKING:  # spaCy costs ~1.3 s to import: only EvidenceFinder() pays fo
     from spacy.tokens import Doc, Span
     from spacy.vocab import Vocab
 
-DEFAULT_PATTERNS = DEFAULT_EVIDENCE  # what a ruleset without `evidence:` uses
 LABELS: tuple[str, ...] = ("HONOUR", "PLATFORM", "MEDIA", "ORG")  # order of summaries
 LEVEL_RANK: dict[str, int] = {"国家级": 4, "省级": 3, "市级": 2, "县级": 1}
 CONTEXT_CHARS = 80
@@ -98,13 +97,7 @@ def _words(value: Any) -> Any:
 Words = Annotated[Any, AfterValidator(_words)]
 
 
-class _Spec(BaseModel):
-    """Base of the file's models: a key the model does not declare is an error."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class _TokenClassSpec(_Spec):
+class _TokenClassSpec(Spec):
     tag: str
     pos: str = "X"
     chars: str | None = None
@@ -120,38 +113,38 @@ class _TokenClassSpec(_Spec):
         return self
 
 
-class _LevelSpec(_Spec):
+class _LevelSpec(Spec):
     words: dict[str, Level] = {}
     skip_before: list[str] = []
     prefixes: dict[str, Level] = {}
     before: dict[str, Level] = {}
 
 
-class _EntrySpec(_Spec):
+class _EntrySpec(Spec):
     name: str
     level: Level | None = None
     phrases: list[str] = Field(min_length=1)
 
 
-class _PatternSpec(_Spec):
+class _PatternSpec(Spec):
     id: str | None = None
     level: Level | None = None
     pattern: list[dict[str, Any]] = Field(min_length=1)  # spaCy's token pattern: spaCy checks its keys
 
 
-class _LabelSpec(_Spec):
+class _LabelSpec(Spec):
     entries: list[_EntrySpec] = []
     patterns: list[_PatternSpec] = []
 
 
-class _ScoreSpec(_Spec):
+class _ScoreSpec(Spec):
     labels: list[str] = []
     honours: list[str] = []
     saturation: float = Field(4.0, gt=0)
     density_saturation: float = Field(10.0, gt=0)
 
 
-class PatternsSpec(_Spec):
+class PatternsSpec(Spec):
     """An evidence-pattern file, key for key."""
 
     id: str | None = None
@@ -203,15 +196,15 @@ def _pattern_problems(spec: PatternsSpec) -> list[Problem]:
     return problems
 
 
-def check_patterns(path: Path, items: set[str]) -> dict[str, Any]:
-    """Validate a pattern file for a ruleset (RulesetError naming file, line and key): its layout, and
-    that `scores` names only the ruleset's items. Returns its `scores` (the ruleset keeps them)."""
-    rules = _load_rules(Path(path))
+def check_patterns(path: Path, items: set[str]) -> EvidenceRules:
+    """A ruleset's pattern file, read once with the ruleset (RulesetError naming file, line and key): its
+    layout, and that `scores` names only the ruleset's items. The ruleset keeps what it gives."""
+    rules = load_rules(Path(path))
     unknown = [item for item in rules.scores if item not in items]
     if unknown:
         problems = [(("scores", item), f"规则集没有编号为「{item}」的材料") for item in unknown]
         raise located_error(Path(path), Path(path).read_text(encoding="utf-8"), problems, "证据模式文件", PatternError)
-    return dict(rules.scores)
+    return rules
 
 
 @dataclass(frozen=True)
@@ -224,7 +217,7 @@ class _Meta:
 
 
 @dataclass
-class _Rules:
+class EvidenceRules:
     """The parsed pattern file; YAML only, no spaCy (evidence_scores() needs it cheaply)."""
 
     quotes: str
@@ -306,7 +299,7 @@ def _anchor(pattern: list[dict[str, Any]], classes: list[dict[str, Any]]) -> lis
     return None
 
 
-def _load_rules(path: Path) -> _Rules:
+def load_rules(path: Path) -> EvidenceRules:
     # Validated first (PatternsSpec, RulesetError naming file, line and key); then read as plain data.
     _, data = load_validated(path, PatternsSpec, "证据模式文件", _pattern_problems, PatternError)
     lists = {k: [str(w) for w in v] for k, v in (data.get("lists") or {}).items()}
@@ -356,7 +349,7 @@ def _load_rules(path: Path) -> _Rules:
     if anchors is not None:  # a shorter anchor inside a longer one finds the same clauses
         ordered = sorted(anchors, key=len)
         anchors = {a for i, a in enumerate(ordered) if not any(b in a for b in ordered[:i])}
-    return _Rules(
+    return EvidenceRules(
         quotes=quotes,
         token_classes=classes,
         level_words=dict(levels.get("words") or {}),
@@ -484,9 +477,8 @@ def _window(sentence: str, start: int, end: int) -> str:
 class EvidenceFinder:
     """Builds the spaCy pipeline once; :meth:`find` runs it over one page or block of text."""
 
-    def __init__(self, patterns_path: Path = DEFAULT_PATTERNS, *, validate: bool = False) -> None:
-        self.rules = _load_rules(Path(patterns_path))
-        rules = self.rules
+    def __init__(self, rules: EvidenceRules, *, validate: bool = False) -> None:
+        self.rules = rules  # the ruleset's (Ruleset.evidence_rules), or `load_rules(path)`
         self.segmenter = Segmenter(rules.vocabulary).start()  # jieba loads while spaCy imports
         import spacy
 
@@ -696,14 +688,13 @@ def summarize(evidence: list[Evidence]) -> dict[str, Any]:
 
 
 def evidence_scores(
-    evidence: list[Evidence], *, chars: int | None = None, weights: Mapping[str, Any] | None = None
+    evidence: list[Evidence], weights: Mapping[str, Any], *, chars: int | None = None
 ) -> dict[str, float]:
     """0..1 per Art. 6 item id (brand_evidence, innovation_platforms) from one section's evidence:
     saturating in the number of distinct mentions (name and page), weighted by that item's share of
     all HONOUR/PLATFORM/MEDIA evidence and, given the section's length in ``chars``, by how densely
-    it names them (`weights`: the ruleset's `evidence_weights`, the `scores` of its pattern file; default:
-    the bundled file's)."""
-    config = weights if weights is not None else _load_rules(DEFAULT_PATTERNS).scores
+    it names them (`weights`: the `scores` of the ruleset's pattern file, `Ruleset.evidence_rules.scores`)."""
+    config = weights
     innovation_honours = {h for spec in config.values() for h in spec.get("honours") or ()}
     distinct: dict[str, set[tuple[str, str, int | None]]] = {item: set() for item in config}
     mentions: dict[str, int] = dict.fromkeys(config, 0)

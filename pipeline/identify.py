@@ -42,7 +42,6 @@ class Candidate:
     item: str | None = None
     titled: set[str] = field(default_factory=set)  # items its title or file name names
     rival: str | None = None  # another item it scores nearly as well for: a doubt to state
-    evidence_weights: Mapping[str, Any] = field(default_factory=dict)  # the ruleset's: how evidence counts
 
     @property
     def confidence(self) -> float:
@@ -79,7 +78,7 @@ def _file_stem(path: str) -> str:
 
 
 def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> Candidate:
-    candidate = Candidate(section, evidence_weights=ruleset.evidence_weights)
+    candidate = Candidate(section)
     title_items = {r.id for r in ruleset.items_titled(section.title)} if section.title_source != "file_name" else set()
     name_items: set[str] = set()
     if section.role == "whole":
@@ -109,14 +108,12 @@ def score_section(section: Section, ruleset: Ruleset, segmenter: Segmenter) -> C
 EVIDENCE_WEIGHT = 0.4  # evidence alone stays under the presence threshold: it supports, never decides
 
 
-def add_evidence(candidate: Candidate, evidence: list[Evidence]) -> None:
+def add_evidence(candidate: Candidate, evidence: list[Evidence], weights: Mapping[str, Any]) -> None:
     """Strengthen brand_evidence / innovation_platforms with the honours, platforms and media the
     section names (spaCy inventory), combined with the other evidence as a noisy-or."""
     if candidate.section.role == "preamble" or not evidence:
         return
-    scores = evidence_scores(
-        evidence, chars=max(1, len(candidate.section.body_text)), weights=candidate.evidence_weights
-    )
+    scores = evidence_scores(evidence, weights, chars=max(1, len(candidate.section.body_text)))
     for item_id, score in scores.items():
         if score <= 0:
             continue

@@ -10,7 +10,6 @@ made tuples.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import difflib
 import functools
@@ -20,13 +19,16 @@ import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from core.text import normalize, strip_numbering
 from pipeline import DEFAULT_RULESET
+
+if TYPE_CHECKING:
+    from pipeline.evidence import EvidenceRules
 
 RULESET_DIR = Path(__file__).parent / "rulesets"
 
@@ -176,9 +178,14 @@ class Ruleset:
     places: tuple[str, ...] = ()  # cities and county-level divisions (OCR'd names are checked against them)
     common: tuple[re.Pattern[str], ...] = ()  # words every item title shares
     evidence_patterns: Path = DEFAULT_EVIDENCE  # the evidence-pattern file (pipeline/evidence.py)
-    evidence_weights: Mapping[str, Any] = field(default_factory=dict)  # its `scores`, read with the ruleset
+    evidence_rules: EvidenceRules | None = None  # that file as read and checked with the ruleset
     issued_by: str = ""
     recognition_years: int | None = None  # how long a recognition lasts
+
+    @property
+    def evidence_weights(self) -> Mapping[str, Any]:
+        """How the evidence its pattern file names counts for each item (the file's `scores`)."""
+        return self.evidence_rules.scores if self.evidence_rules is not None else {}
 
     @functools.cached_property
     def place_names(self) -> re.Pattern[str] | None:
@@ -636,7 +643,7 @@ def _evidence_path(name: str, base: Path) -> Path | None:
     return None
 
 
-def _build(spec: RulesetSpec, source: str, evidence: Path) -> Ruleset:
+def _build(spec: RulesetSpec, source: str, evidence: Path, evidence_rules: EvidenceRules) -> Ruleset:
     """The runtime Ruleset from validated data (every pattern compiles: validation tried each)."""
 
     def compiled(patterns: list[str]) -> tuple[re.Pattern[str], ...]:
@@ -715,6 +722,7 @@ def _build(spec: RulesetSpec, source: str, evidence: Path) -> Ruleset:
             dict.fromkeys(name for city, counties in spec.places.items() for name in (city, *(counties or [])))
         ),
         evidence_patterns=evidence,
+        evidence_rules=evidence_rules,
         issued_by=spec.issued_by,
         recognition_years=spec.recognition_years,
     )
@@ -732,12 +740,11 @@ def load_ruleset(id_or_path: str = DEFAULT_RULESET) -> Ruleset:
         )
         raise RulesetError(f"找不到规则集「{id_or_path}」（内置规则集：{known}）")
     spec, _ = load_validated(path, RulesetSpec, check=lambda s: _references(s, path.parent))
-    evidence = _evidence_path(spec.evidence, path.parent) if spec.evidence is not None else None
-    ruleset = _build(spec, str(path), evidence or DEFAULT_EVIDENCE)
+    evidence = _evidence_path(spec.evidence, path.parent) if spec.evidence is not None else DEFAULT_EVIDENCE
     from .evidence import check_patterns  # here: pipeline.evidence imports this module
 
-    weights = check_patterns(ruleset.evidence_patterns, {rule.id for rule in ruleset.items})
-    return dataclasses.replace(ruleset, evidence_weights=weights)
+    rules = check_patterns(evidence, {item.id for item in spec.items})
+    return _build(spec, str(path), evidence, rules)
 
 
 def _items_titled(ruleset: Ruleset, title: str) -> tuple[ItemRule, ...]:

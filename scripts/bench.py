@@ -82,10 +82,11 @@ def evidence_cost(pdf: Path) -> tuple[float, float]:
     page of one dossier."""
     from extractors import read_file
     from pipeline import evidence
+    from pipeline.ruleset import DEFAULT_EVIDENCE
 
     doc = read_file(pdf, pdf.name, "-", pdf.stat().st_size)
     started = time.perf_counter()
-    finder = evidence.EvidenceFinder()
+    finder = evidence.EvidenceFinder(evidence.load_rules(DEFAULT_EVIDENCE))
     loaded = time.perf_counter()
     evidence.inventory(((b.text, doc.path, b.page) for b in doc.blocks), finder)
     return loaded - started, time.perf_counter() - loaded

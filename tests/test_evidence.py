@@ -15,13 +15,14 @@ import spacy
 from fixtures.clusters import CLUSTERS, Cluster
 from fixtures.texts import all_items, authenticity_declaration, brand_evidence, informatization, innovation_platforms
 from pipeline.evidence import (
-    DEFAULT_PATTERNS,
     Evidence,
     EvidenceFinder,
     evidence_scores,
     inventory,
+    load_rules,
     summarize,
 )
+from pipeline.ruleset import DEFAULT_EVIDENCE
 
 ROOT = Path(__file__).resolve().parent.parent
 EVIDENCE_LABELS = {"HONOUR", "PLATFORM", "MEDIA"}
@@ -40,7 +41,7 @@ def _by(evidence: list[Evidence], label: str) -> dict[str, list[Evidence]]:
 @pytest.fixture(scope="module")
 def finder_built() -> EvidenceFinder:
     """The bundled patterns' finder, built once for the module (an engine builds one per ruleset)."""
-    return EvidenceFinder(DEFAULT_PATTERNS)
+    return EvidenceFinder(load_rules(DEFAULT_EVIDENCE))
 
 
 def _levels(found: list[Evidence]) -> set[str | None]:
@@ -223,7 +224,7 @@ def test_evidence_scores_tell_brand_from_innovation_sections(key: str, finder_bu
     scores = {}
     for item, doc in all_items(CLUSTERS[key]).items():
         text = doc.body_text()
-        scores[item] = evidence_scores(f.find(text, item, 1), chars=len(text))
+        scores[item] = evidence_scores(f.find(text, item, 1), f.rules.scores, chars=len(text))
     assert scores["brand_evidence"]["brand_evidence"] > 0.5
     assert scores["innovation_platforms"]["innovation_platforms"] > 0.7
     for item, s in scores.items():
@@ -234,13 +235,13 @@ def test_evidence_scores_tell_brand_from_innovation_sections(key: str, finder_bu
             assert s["innovation_platforms"] < 0.5 * scores["innovation_platforms"]["innovation_platforms"], item
     assert scores["authenticity_declaration"] == {"brand_evidence": 0.0, "innovation_platforms": 0.0}
     # without the length: the counts and shares alone
-    plain = evidence_scores(f.find(brand_evidence(CLUSTERS[key]).body_text(), "b", 1))
+    plain = evidence_scores(f.find(brand_evidence(CLUSTERS[key]).body_text(), "b", 1), f.rules.scores)
     assert plain["brand_evidence"] > 0.8 and plain["innovation_platforms"] == 0.0
 
 
 def test_finder_pipeline_and_patterns_validate(finder_built: EvidenceFinder) -> None:
     assert finder_built.nlp.pipe_names == ["entity_ruler"]
-    validated = EvidenceFinder(DEFAULT_PATTERNS, validate=True)  # spaCy's schema check of every pattern
+    validated = EvidenceFinder(load_rules(DEFAULT_EVIDENCE), validate=True)  # spaCy's schema check of every pattern
     assert validated.find("拥有中国驰名商标", "x", 1)[0].normalized == "中国驰名商标"
 
 
@@ -252,8 +253,8 @@ def test_no_model_package_and_no_network_needed() -> None:
         "import socket, sys\n"
         "try:\n    socket.create_connection(('pypi.org', 443), timeout=2); sys.exit('network is reachable')\n"
         "except OSError:\n    pass\n"
-        "from pipeline.evidence import EvidenceFinder\n"
-        "print(EvidenceFinder().find('集群拥有中国驰名商标3件', 'x', 1)[0].normalized)\n"
+        "from pipeline.evidence import EvidenceFinder, load_rules\nfrom pipeline.ruleset import DEFAULT_EVIDENCE\n"
+        "print(EvidenceFinder(load_rules(DEFAULT_EVIDENCE)).find('集群拥有中国驰名商标3件', 'x', 1)[0].normalized)\n"
     )
     result = subprocess.run(
         ["unshare", "-n", sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT
@@ -266,7 +267,8 @@ def test_speed_is_printed(capsys: pytest.CaptureFixture[str], finder_built: Evid
     """Load time (fresh process) and time per 100-page-equivalent text (~150,000 字); printed, not asserted."""
     script = (
         "import time\nt = time.perf_counter()\n"
-        "from pipeline.evidence import EvidenceFinder\nEvidenceFinder()\n"
+        "from pipeline.evidence import EvidenceFinder, load_rules\nfrom pipeline.ruleset import DEFAULT_EVIDENCE\n"
+        "EvidenceFinder(load_rules(DEFAULT_EVIDENCE))\n"
         "print(time.perf_counter() - t)\n"
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, cwd=ROOT)

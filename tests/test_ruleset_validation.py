@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from core.model import Block, Document, Section
-from pipeline.evidence import DEFAULT_PATTERNS, EvidenceFinder, inventory
+from pipeline.evidence import EvidenceFinder, inventory
 from pipeline.figures import conditions, cross_check
 from pipeline.identify import Candidate, add_evidence, score_section
-from pipeline.ruleset import DEFAULT_RULESET, RULESET_DIR, Ruleset, RulesetError, load_ruleset
+from pipeline.ruleset import DEFAULT_EVIDENCE, DEFAULT_RULESET, RULESET_DIR, Ruleset, RulesetError, load_ruleset
 from pipeline.words import Segmenter
 
 BUNDLED = RULESET_DIR / f"{DEFAULT_RULESET}.yaml"
 BUNDLED_TEXT = BUNDLED.read_text(encoding="utf-8")
-EVIDENCE_TEXT = DEFAULT_PATTERNS.read_text(encoding="utf-8")
+EVIDENCE_TEXT = DEFAULT_EVIDENCE.read_text(encoding="utf-8")
 
 
 def _edited(tmp_path: Path, *edits: tuple[str, str], name: str = "rules.yaml", text: str = BUNDLED_TEXT) -> Path:
@@ -82,7 +82,7 @@ def test_bundled_ruleset_loads_as_before() -> None:
     assert ruleset.valid_from == dt.date(2020, 10, 9) and ruleset.valid_until == dt.date(2025, 10, 8)
     assert ruleset.issued_by == "山东省工业和信息化厅" and ruleset.recognition_years == 5
     assert "临朐县" in ruleset.places and ruleset.place_names is not None
-    assert ruleset.evidence_patterns == DEFAULT_PATTERNS
+    assert ruleset.evidence_patterns == DEFAULT_EVIDENCE
     # the labels the report used to keep for itself
     assert {f.id: ruleset.field_label(f.id) for f in ruleset.form_fields} == {
         "cluster_name": "集群名称",
@@ -173,9 +173,9 @@ def test_each_inconsistency_is_located(tmp_path: Path, old: str, new: str, at: s
 
 def test_ruleset_without_evidence_key_gets_the_bundled_patterns(tmp_path: Path) -> None:
     path = _edited(tmp_path, ("evidence: evidence-shandong.yaml\n", ""))
-    assert load_ruleset(str(path)).evidence_patterns == DEFAULT_PATTERNS
+    assert load_ruleset(str(path)).evidence_patterns == DEFAULT_EVIDENCE
     # a copy of the bundled ruleset edited elsewhere: the bundled file it names, none being beside it
-    assert load_ruleset(str(_edited(tmp_path, name="copy.yaml"))).evidence_patterns == DEFAULT_PATTERNS
+    assert load_ruleset(str(_edited(tmp_path, name="copy.yaml"))).evidence_patterns == DEFAULT_EVIDENCE
 
 
 def test_ruleset_brings_its_own_evidence_patterns(tmp_path: Path) -> None:
@@ -189,9 +189,9 @@ def test_ruleset_brings_its_own_evidence_patterns(tmp_path: Path) -> None:
     ruleset = load_ruleset(str(_edited(tmp_path, ("evidence: evidence-shandong.yaml", "evidence: mine.yaml"))))
     assert ruleset.evidence_patterns == own.resolve()
     blocks = [("集群内12家企业产品入选好品山东品牌名单。", "4.品牌.docx", 2)]
-    found = inventory(blocks, EvidenceFinder(ruleset.evidence_patterns))
+    found = inventory(blocks, EvidenceFinder(ruleset.evidence_rules))
     assert [(ev.label, ev.normalized) for ev in found if ev.label == "HONOUR"] == [("HONOUR", "好品山东")]
-    assert not [ev for ev in inventory(blocks, EvidenceFinder(DEFAULT_PATTERNS)) if ev.label == "HONOUR"]
+    assert not [ev for ev in inventory(blocks, EvidenceFinder(load_ruleset().evidence_rules)) if ev.label == "HONOUR"]
 
 
 def test_identification_weighs_evidence_by_the_rulesets_pattern_file(tmp_path: Path) -> None:
@@ -207,7 +207,8 @@ def test_identification_weighs_evidence_by_the_rulesets_pattern_file(tmp_path: P
         text = "建有企业技术中心8家。"  # too short for cue words: evidence alone
         section = Section(Document(path="5.平台.docx", sha256="0", format="docx"), "材料", "heading", [Block(text)])
         candidate = score_section(section, ruleset, Segmenter(()))
-        add_evidence(candidate, inventory([(text, "5.平台.docx", None)], EvidenceFinder(ruleset.evidence_patterns)))
+        found = inventory([(text, "5.平台.docx", None)], EvidenceFinder(ruleset.evidence_rules))
+        add_evidence(candidate, found, ruleset.evidence_weights)
         supported[evidence] = {
             item for item, why in candidate.evidence.items() if any("证明材料清单" in w for w in why)
         }
