@@ -70,7 +70,7 @@ def run_batch(
             outcome = future.result()
             rows.append(outcome.row)
             log_outcome(logger, outcome, level=logging.DEBUG if quiet else logging.INFO)
-    write_summary(rows, out)
+    write_summary(rows, out, {item.id: item.title for item in ruleset.items})
     return rows, all(row["verdict"] != "failed" for row in rows)
 
 

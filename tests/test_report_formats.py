@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from docx import Document
 
+from pipeline.batch import dossiers_in
 from pipeline.report import Report, SealFound
 from pipeline.reports import outline, render_html, write_reports
 from pipeline.reports.outline import headings
@@ -29,7 +30,7 @@ from pipeline.reports.wording import (
 )
 from tests.conftest import SAMPLES
 
-IDS = sorted(p.name[:-4] if p.name.endswith(".zip") else p.name for p in (SAMPLES / "dossiers").iterdir())
+IDS = [ident for ident, _ in dossiers_in(SAMPLES / "dossiers")]
 SEALED = "01-临朐县铝型材加工"  # its declaration's seal is found, and cropped
 
 

@@ -30,6 +30,7 @@ from pipeline.reports import (
     write_summary,
 )
 from pipeline.reports.outline import Figure, headings
+from pipeline.reports.wording import NOTHING_TO_FIX
 from pipeline.ruleset import load_ruleset
 
 SHA = "9f2c4e1ab37d" + "0" * 52
@@ -44,6 +45,7 @@ ITEM_DEFS = [
     ("other_materials", "第六条（七）", "其他证明材料", False),
     ("authenticity_declaration", "第六条（八）", "申报材料真实性声明", True),
 ]
+TITLES = {item_id: title for item_id, _, title, _ in ITEM_DEFS}
 
 
 def _finding(
@@ -360,7 +362,8 @@ def _docx_text(path: Path) -> tuple[str, set[str]]:
 
 
 def test_outline_orders_the_sections() -> None:
-    sections = [text for _, text in headings(outline(example_report()))]
+    blocks = outline(example_report())
+    sections = [text for _, text in headings(blocks)]
     assert sections == [
         "申报材料预审报告：临朐县铝型材加工",
         "补正清单",
@@ -375,7 +378,8 @@ def test_outline_orders_the_sections() -> None:
         "材料包文件",
         "其他说明",
     ]
-    assert "无需补正" not in sections and "检测到的公章" not in sections  # the seal found has no crop
+    assert not [b for b in blocks if isinstance(b, Figure)]  # the seal found has no crop: no picture
+    assert NOTHING_TO_FIX not in [getattr(b, "text", "") for b in blocks]  # it needs 补正
 
 
 def test_field_labels_come_from_the_ruleset() -> None:
@@ -663,7 +667,6 @@ def test_write_reports_writes_exactly_requested(tmp_path: Path) -> None:
     raw = (out / "report.json").read_text(encoding="utf-8")
     assert "临朐县铝型材加工" in raw  # ensure_ascii=False
     assert json.loads(raw) == report.as_dict()
-    assert Report.model_validate_json(raw) == report
 
 
 def test_write_reports_all_formats(tmp_path: Path) -> None:
@@ -671,7 +674,6 @@ def test_write_reports_all_formats(tmp_path: Path) -> None:
     assert sorted(p.name for p in written) == ["report.docx", "report.html", "report.json", "report.md"]
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in written)
     Document(str(tmp_path / "report.docx"))
-    assert FORMATS == ("json", "html", "md", "docx")
     assert write_reports(example_report(), tmp_path / "s", "md,json") == [
         tmp_path / "s" / n for n in ("report.md", "report.json")
     ]
@@ -723,7 +725,6 @@ def test_summary_row_statuses() -> None:
     assert row["failure"] is None
     assert row["fields"]["enterprise_count"] == 180
     json.dumps(row)
-    assert SummaryRow.model_validate(row).as_dict() == row
     failed = failed_row("坏包", "坏包.zip", "压缩包已损坏，无法解压")
     assert list(failed) == ROW_KEYS
     assert failed["verdict"] == "failed" and failed["failure"] == "压缩包已损坏，无法解压"
@@ -733,11 +734,9 @@ def test_summary_row_statuses() -> None:
 
 def test_write_summary(tmp_path: Path) -> None:
     reports = {"临朐县铝型材加工": example_report(), "滕州市煤基精细化工": complete_report()}
-    for ident, report in reports.items():  # the item titles come from the first report beside the summary
-        write_reports(report, tmp_path / ident, ["json"])
     rows = [summary_row(report, ident) for ident, report in reports.items()]
     rows.append(failed_row("坏包", "坏包.zip", "压缩包已损坏，无法解压"))
-    json_path, xlsx_path = write_summary(rows, tmp_path)
+    json_path, xlsx_path = write_summary(rows, tmp_path, TITLES)
     assert (json_path, xlsx_path) == (tmp_path / "summary.json", tmp_path / "summary.xlsx")
 
     data = json.loads(json_path.read_text(encoding="utf-8"))
@@ -789,24 +788,25 @@ def test_write_summary_item_titles_mapping_and_empty(tmp_path: Path) -> None:
     _, xlsx = write_summary(rows, tmp_path, item_titles={"application_form": "申请表"})
     header = [cell.value for cell in load_workbook(xlsx).worksheets[0][1]]
     assert header[3] == "申请表"
-    _, xlsx = write_summary([], tmp_path / "empty")
+    _, xlsx = write_summary([], tmp_path / "empty", {})
     sheet = load_workbook(xlsx).worksheets[0]
     assert sheet.max_row == 1
 
 
-def test_write_summary_titles_without_a_report_json(tmp_path: Path) -> None:
-    """Reports written without json (and rows stored by an older version, with their extra key): the
-    bundled ruleset titles the columns, and summary.json keeps one row shape."""
+def test_write_summary_keeps_one_row_shape_and_unknown_items(tmp_path: Path) -> None:
+    """A row stored by an older version (with its extra key, and an item the ruleset no longer has): the
+    ruleset's items title the columns, the other item keeps its id, summary.json keeps one row shape."""
     old = {**summary_row(example_report(), "x"), "item_titles": {"application_form": "旧标题"}}
-    json_path, xlsx = write_summary([old], tmp_path)
+    old["items"] = {**old["items"], "retired_item": "present"}
+    json_path, xlsx = write_summary([old], tmp_path, TITLES)
     header = [cell.value for cell in load_workbook(xlsx).worksheets[0][1]]
-    assert header[3] == "山东省特色产业集群申请表" and len(header) == 3 + len(ITEM_DEFS) + 4
+    assert header[3] == "山东省特色产业集群申请表" and header[3 + len(ITEM_DEFS)] == "retired_item"
     [row] = json.loads(json_path.read_text(encoding="utf-8"))["dossiers"]
     assert list(row) == ROW_KEYS
 
 
 def test_write_summary_makes_rows_printable(tmp_path: Path) -> None:
     row = failed_row("坏\x01包", "坏\x01包.zip", "无法读取\x0c")
-    json_path, xlsx = write_summary([SummaryRow.model_validate(row)], tmp_path)
+    json_path, xlsx = write_summary([SummaryRow.model_validate(row)], tmp_path, TITLES)
     assert "\\x01" in json_path.read_text(encoding="utf-8")
     assert load_workbook(xlsx).worksheets[0].cell(2, 1).value == "坏\\x01包"

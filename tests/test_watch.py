@@ -35,6 +35,7 @@ from flows.watch import (
 )
 from pipeline.registry import Registry
 from pipeline.report import DossierInfo, Finding, Report, RulesetInfo
+from pipeline.ruleset import load_ruleset
 from pipeline.runner import content_hash
 from tests.conftest import SAMPLES
 
@@ -224,7 +225,8 @@ def test_service_failure_goes_to_failed_and_a_change_replaces_the_folder(
     def broken(path: Path, ident: str, out: Path) -> dict[str, Any]:
         raise ValueError("解析器出错")
 
-    service = WatchService(inbox, out, reg, broken, settle=0)
+    titles = {item.id: item.title for item in load_ruleset().items}
+    service = WatchService(inbox, out, reg, broken, settle=0, item_titles=titles)
     assert service.handle("甲.pdf", snapshot(source) or ())
     assert "解析器出错" in (out / FAILED / "甲.pdf" / "reason.txt").read_text(encoding="utf-8")
     assert "ValueError" in (out / FAILED / "甲.pdf" / "error.txt").read_text(encoding="utf-8")

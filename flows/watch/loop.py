@@ -9,7 +9,7 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from flows import Refused
 from pipeline.formats import DEFAULT_FORMATS, Format
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry
-from pipeline.ruleset import DEFAULT_RULESET, RulesetError
+from pipeline.ruleset import DEFAULT_RULESET, RulesetError, load_ruleset
 
 from .checker import Checker, open_checker
 from .outputs import RESERVED_IDS, clear_staging, single_instance
@@ -44,8 +44,16 @@ class StopFlag:
 class WatchService(RegistryWalk):
     """The registry walk, driven by events and rescans until stopped."""
 
-    def __init__(self, inbox: Path, out: Path, registry: Registry, checker: Checker, settle: float) -> None:
-        super().__init__(inbox, out, registry, checker)
+    def __init__(
+        self,
+        inbox: Path,
+        out: Path,
+        registry: Registry,
+        checker: Checker,
+        settle: float,
+        item_titles: Mapping[str, str],
+    ) -> None:
+        super().__init__(inbox, out, registry, checker, item_titles)
         self.tracker = SettleTracker(settle)
         self.stop = StopFlag()
 
@@ -188,7 +196,8 @@ def watch(
         except RulesetError as exc:
             raise Refused(str(exc)) from exc
         registry = stack.enter_context(Registry(out / REGISTRY_FILE, RESERVED_IDS))
-        service = WatchService(inbox, out, registry, checker, settle)
+        titles = {item.id: item.title for item in load_ruleset(ruleset).items}
+        service = WatchService(inbox, out, registry, checker, settle, titles)
         stack.callback(restore_signals, install_signals(service.stop))
         return run_service(service, once, settle, rescan, polling)
 

@@ -17,6 +17,7 @@ import logging
 import shutil
 import time
 import traceback
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,8 +59,11 @@ class Counts:
 class RegistryWalk:
     """The inbox's children by the names the registry knows them by, and what becomes of each."""
 
-    def __init__(self, inbox: Path, out: Path, registry: Registry, checker: Checker) -> None:
+    def __init__(
+        self, inbox: Path, out: Path, registry: Registry, checker: Checker, item_titles: Mapping[str, str]
+    ) -> None:
         self.inbox = inbox
+        self.item_titles = item_titles  # the ruleset's items: the summary's columns
         self.out = out
         self.registry = registry
         self.checker = checker
@@ -224,6 +228,6 @@ class RegistryWalk:
         from pipeline.reports import write_summary
 
         try:
-            write_summary(self.registry.summary_rows(), self.out)
+            write_summary(self.registry.summary_rows(), self.out, self.item_titles)
         except Exception as exc:  # e.g. summary.xlsx open in Excel on a share: try again next time
             log(logging.WARNING, f"无法更新汇总表：{type(exc).__name__}: {exc}", "summary_not_written", error=str(exc))

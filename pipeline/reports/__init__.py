@@ -17,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from ..formats import Format, parse_formats
 from ..report import REVIEW_CODES, Report
 from .files import json_text, printable, replace_into
-from .outline import Block, outline, review_count
+from .outline import Block, outline
 from .summary import SUMMARY_SCHEMA, SummaryRow, failed_row, summary_row, write_summary
 from .wording import ACTION_HINTS, verdict_text, verdict_tone
 
@@ -37,7 +38,6 @@ __all__ = [
     "printable",
     "render_html",
     "render_markdown",
-    "review_count",
     "summary_row",
     "verdict_text",
     "verdict_tone",
@@ -70,6 +70,15 @@ def write_docx(report: Report, path: Path) -> None:
     write(report, path)
 
 
+def _rebuilt(data: dict[str, Any], report: Report) -> Report:
+    """The report again from its printable data (a name with control characters, say), seal crops kept:
+    the crops are not in the JSON."""
+    safe = Report.model_validate(data)
+    for mine, theirs in zip(safe.items, report.items, strict=True):
+        mine.seal_crop = theirs.seal_crop
+    return safe
+
+
 def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -> list[Path]:
     """Write `report.<fmt>` into out_dir for each format (names of `pipeline.formats.Format`, or a
     comma-separated string); return the paths written.
@@ -79,11 +88,12 @@ def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -
     thing; each file is replaced whole (a reader never sees half of one).
     """
     wanted = parse_formats(formats)
-    data = printable(report.as_dict())
-    safe = Report.model_validate(data)
-    for mine, theirs in zip(safe.items, report.items, strict=True):  # the crops are not in the JSON
-        mine.seal_crop = theirs.seal_crop
-    blocks: list[Block] = outline(safe) if any(f is not Format.JSON for f in wanted) else []
+    raw = report.as_dict()
+    data = printable(raw)
+    blocks: list[Block] = []
+    if any(f is not Format.JSON for f in wanted):
+        safe = report if data == raw else _rebuilt(data, report)
+        blocks = outline(safe)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Literal
 
 from ..report import (
-    REVIEW_CODES,
     Finding,
     Identified,
     ItemResult,
@@ -105,7 +104,7 @@ Block = Heading | Verdict | KeyValues | Checklist | Table | Figure | Paragraph
 
 def outline(report: Report) -> list[Block]:
     """The report of one dossier as the clerk reads it, top to bottom."""
-    reviews = review_count(report)
+    reviews = report.review_count
     counts = report.counts
     blocks: list[Block] = [
         Heading(title(report), 1),
@@ -156,11 +155,6 @@ def outline(report: Report) -> list[Block]:
 
 def title(report: Report) -> str:
     return w.REPORT_TITLE.format(dossier=report.dossier.id)
-
-
-def review_count(report: Report) -> int:
-    """How many warnings ask a person to look (CONTRACT.md: 请人工核对)."""
-    return sum(1 for f in report.findings if f.code in REVIEW_CODES)
 
 
 # ---------------------------------------------------------------------------------------------------

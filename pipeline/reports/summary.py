@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict
 from ..report import ItemResult, Report
 from . import wording as w
 from .files import json_text, printable, replace_into
-from .outline import item_findings, review_count
+from .outline import item_findings
 
 SUMMARY_SCHEMA = "dossier-summary/1"
 
@@ -63,7 +63,7 @@ def summary_row(report: Report, report_dir: str) -> dict[str, Any]:
         items={item.id: item_state(report, item) for item in report.items},
         errors=report.counts.error,
         warnings=report.counts.warning,
-        review_count=review_count(report),
+        review_count=report.review_count,
         report=str(PurePosixPath(folder) / "report.html") if folder else "report.html",
         fields=dict(report.fields),
         failure=None,
@@ -86,41 +86,13 @@ def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
     ).as_dict()
 
 
-def _titles_from_reports(rows: Sequence[SummaryRow], out_dir: Path) -> dict[str, str]:
-    """Item titles from the first report.json beside the summary that can be read."""
+def _columns(rows: Sequence[SummaryRow], item_titles: Mapping[str, str]) -> dict[str, str]:
+    """Item id → column title: the ruleset's items in its order, then any other id the rows hold (rows of
+    an earlier ruleset kept by the watch service), titled by its id."""
+    columns = {str(k): str(v) for k, v in item_titles.items()}
     for row in rows:
-        if not row.report:
-            continue
-        path = out_dir / PurePosixPath(row.report).parent / "report.json"
-        try:
-            report = Report.model_validate_json(path.read_bytes())
-        except (OSError, ValueError):  # not written (formats without json), or of another version
-            continue
-        return {item.id: item.title or item.id for item in report.items}
-    return {}
-
-
-def _titles_from_ruleset() -> dict[str, str]:
-    """Item titles of the bundled ruleset: for a batch whose reports hold no report.json."""
-    from ..ruleset import RulesetError, load_ruleset
-
-    try:
-        return {rule.id: rule.title for rule in load_ruleset().items}
-    except RulesetError:
-        return {}
-
-
-def _columns(rows: Sequence[SummaryRow], out_dir: Path, item_titles: Mapping[str, str] | None) -> dict[str, str]:
-    """Item id → column title: the ids of `item_titles`, then every other id of the rows in their order;
-    titled by `item_titles`, else by the first report, else by the bundled ruleset, else by the id."""
-    columns = {str(k): str(v) for k, v in (item_titles or {}).items()}
-    ids = [i for row in rows for i in row.items if i not in columns]
-    if ids:
-        known = _titles_from_reports(rows, out_dir)
-        if any(i not in known for i in ids):
-            known = {**_titles_from_ruleset(), **known}
-        for item_id in ids:
-            columns.setdefault(item_id, known.get(item_id, item_id))
+        for item_id in row.items:
+            columns.setdefault(item_id, item_id)
     return columns
 
 
@@ -132,14 +104,13 @@ def _display_width(text: str) -> int:
 def write_summary(
     rows: Sequence[SummaryRow | Mapping[str, Any]],
     out_dir: Path,
-    item_titles: Mapping[str, str] | None = None,
+    item_titles: Mapping[str, str],
     generated_at: str | None = None,
 ) -> tuple[Path, Path]:
     """Write the batch summary: out_dir/summary.json and out_dir/summary.xlsx; return both paths.
 
     ROWS are `SummaryRow`s or their JSON data (`summary_row`, `failed_row`, the watch registry's). The item
-    columns follow `item_titles` ({item id: title}) when given; other ids follow in the rows' order, titled
-    as the first report (its report.json beside the summary) titles them.
+    columns are the ruleset's items, `item_titles` ({item id: title}), in its order.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -150,7 +121,7 @@ def write_summary(
     text = json_text({"schema": SUMMARY_SCHEMA, "generated_at": stamp, "dossiers": [r.as_dict() for r in typed]})
     replace_into(json_path, lambda p: p.write_text(text, encoding="utf-8"))
     xlsx_path = out_dir / "summary.xlsx"
-    workbook = _workbook(typed, _columns(typed, out_dir, item_titles), stamp)
+    workbook = _workbook(typed, _columns(typed, item_titles), stamp)
     replace_into(xlsx_path, lambda p: workbook.save(str(p)))
     return json_path, xlsx_path
 
