@@ -128,7 +128,7 @@ _KM2_PER = {
     "ha": Decimal("0.01"),
     "亩": Decimal(1) / Decimal(1500),  # 1 亩 = 1/15 公顷 = 666.67 m², exactly
 }
-_UNIT_OF: dict[str, Unit] = {"money": "yuan", "area": "km2", "count": "count"}
+UNIT_OF: dict[str, Unit] = {"money": "yuan", "area": "km2", "count": "count"}  # what each kind is parsed into
 
 # A neighbouring figure joined by one of these makes a range (100-120亿元, 100亿元至120亿元).
 _RANGE_SIGN = r"(?:-|~|〜|—{1,2}|–|―|至)"
@@ -322,7 +322,7 @@ def _finish(kind: Kind, value: Decimal, text: str, approximate: bool) -> Quantit
         return None
     if not math.isfinite(result) or result < 0:
         return None
-    return Quantity(result, _UNIT_OF[kind], text, approximate)
+    return Quantity(result, UNIT_OF[kind], text, approximate)
 
 
 def _resolve(hit: _Hit, kind: Kind, label: _LabelUnit | None, text: str) -> Quantity | None:

@@ -328,4 +328,5 @@ def _ruleset_info(ruleset: Ruleset, as_of: dt.date) -> RulesetInfo:
         in_force=note is None,
         validity_note=note,
         field_labels={rule.id: rule.label for rule in ruleset.form_fields},
+        field_units={rule.id: rule.unit for rule in ruleset.form_fields if rule.unit},
     )

@@ -43,8 +43,8 @@ def conditions(
             }
         )
         if status == "fail":
-            kind = ruleset.form_field(cond.field).kind
-            message = f"{cond.title}：申报值 {_show(kind, value)}，不满足{cond.article}（{'≤' if cond.op == '<=' else '≥'} {_show(kind, cond.threshold)}）。{ruleset.relaxation}"
+            unit = ruleset.form_field(cond.field).unit
+            message = f"{cond.title}：申报值 {_show(unit, value)}，不满足{cond.article}（{'≤' if cond.op == '<=' else '≥'} {_show(unit, cond.threshold)}）。{ruleset.relaxation}"
             findings.append(
                 finding("CONDITION_NOT_MET", message, item=ruleset.form_item, location=where, field=cond.id)
             )
@@ -80,13 +80,13 @@ def missing_fields(
     return findings
 
 
-def _show(kind: str, value: float) -> str:
-    """A figure of a field of that kind (FieldRule.kind) as the clerk reads it."""
-    if kind == "money":
+def _show(unit: str, value: float) -> str:
+    """A figure in its field's unit (FieldRule.unit) as the clerk reads it: yuan in 亿元."""
+    if unit == "yuan":
         return f"{value / 1e8:g} 亿元"
-    if kind == "area":
+    if unit == "km2":
         return f"{value:g} 平方公里"
-    return f"{value:g} 户"
+    return f"{value:g} {unit}"
 
 
 def _statements(text: str, rule: StatementRule, kind: str) -> list[Quantity]:
@@ -152,7 +152,7 @@ def cross_check(
                     if not agrees:
                         message = (
                             f"{section.document.path}（{ruleset.item(item_id).title}）称「{quantity.text}」，"
-                            f"与申请表{'（' + form_file + '）' if form_file else ''}填报的 {_show(kind, declared)} 不一致"
+                            f"与申请表{'（' + form_file + '）' if form_file else ''}填报的 {_show(ruleset.form_field(rule.field).unit, declared)} 不一致"
                         )
                         findings.append(
                             finding("INCONSISTENT_VALUE", message, item=item_id, location=where, field=rule.field)

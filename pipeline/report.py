@@ -122,6 +122,7 @@ class RulesetInfo(Part):
     in_force: bool | None = None  # whether the regulation was in force on `as_of`
     validity_note: str | None = None  # the clerk's warning when it was not
     field_labels: dict[str, str] = Field(default_factory=dict)  # form field id → its name in reports
+    field_units: dict[str, str] = Field(default_factory=dict)  # form field id → the unit its value is in
 
 
 class ConditionResult(Part):

@@ -22,8 +22,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from core.numbers import UNIT_OF
 from core.text import normalize, strip_numbering
 from pipeline import DEFAULT_RULESET
 
@@ -93,6 +94,7 @@ class FieldRule:
     labels: tuple[str, ...]
     exclude: tuple[str, ...] = ()
     label: str = ""  # the report's name for the field; "" → the first of `labels`
+    unit: str = ""  # what its value is shown in (yuan, km2, 户 …); "" for text
 
     def __post_init__(self) -> None:
         if not self.label and self.labels:
@@ -353,8 +355,15 @@ class ItemSpec(Spec):
 class FieldSpec(Spec):
     kind: FieldKind = "text"
     label: str | None = None  # the report's name; default: the first of `labels`
+    unit: str | None = None  # a count's noun (户, 件); money and areas are in the unit they are parsed into
     labels: list[str] = Field(min_length=1)
     exclude: list[str] = []
+
+    @model_validator(mode="after")
+    def _count_has_a_unit(self) -> FieldSpec:
+        if self.kind == "count" and not self.unit:
+            raise ValueError("计数栏目须写明单位 unit（如 户、件）")
+        return self
 
 
 class FormSpec(Spec):
@@ -686,7 +695,12 @@ def _build(spec: RulesetSpec, source: str, evidence: Path, evidence_rules: Evide
         form_item=spec.form.item or None,
         form_fields=tuple(
             FieldRule(
-                id=key, kind=raw.kind, labels=tuple(raw.labels), exclude=tuple(raw.exclude), label=raw.label or ""
+                id=key,
+                kind=raw.kind,
+                labels=tuple(raw.labels),
+                exclude=tuple(raw.exclude),
+                label=raw.label or "",
+                unit=raw.unit or UNIT_OF.get(raw.kind, ""),
             )
             for key, raw in spec.form.fields.items()
         ),

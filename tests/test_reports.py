@@ -246,6 +246,7 @@ def example_data() -> dict[str, Any]:
             "id": "shandong-2020",
             "title": "山东省特色产业集群管理办法（鲁工信发〔2020〕5号）",
             "field_labels": {f.id: f.label for f in load_ruleset().form_fields},
+            "field_units": {f.id: f.unit for f in load_ruleset().form_fields if f.unit},
         },
         "verdict": "incomplete",
         "items": items,

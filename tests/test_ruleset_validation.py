@@ -248,7 +248,7 @@ def test_evidence_scores_must_name_the_rulesets_items(tmp_path: Path) -> None:
 PATENTS = (
     (
         "  fields:\n",
-        "  fields:\n    patent_count:\n      kind: count\n      label: 有效专利数量\n      labels: [有效专利数, 专利数量]\n",
+        "  fields:\n    patent_count:\n      kind: count\n      unit: 件\n      label: 有效专利数量\n      labels: [有效专利数, 专利数量]\n",
     ),
     (
         "  statements:\n",
@@ -271,10 +271,10 @@ def test_new_count_field_goes_through_figures(tmp_path: Path) -> None:
     fields = {"patent_count": 300, "enterprise_count": 180}
     findings, compared = cross_check(fields, "1.申请表.docx", {"introduction": [Candidate(section)]}, ruleset)
     assert [(c["field"], c["value"], c["agrees"]) for c in compared] == [("patent_count", 1200.0, False)]
-    assert [f.code for f in findings] == ["INCONSISTENT_VALUE"] and "300 户" in findings[0].message
+    assert [f.code for f in findings] == ["INCONSISTENT_VALUE"] and "300 件" in findings[0].message
     results, failed = conditions(fields, ruleset, None)
     assert [r["status"] for r in results if r["id"] == "patent_min"] == ["fail"]
-    assert [f.field for f in failed] == ["patent_min"] and "300 户" in failed[0].message
+    assert [f.field for f in failed] == ["patent_min"] and "300 件" in failed[0].message
 
 
 def test_in_force_and_validity_note() -> None:

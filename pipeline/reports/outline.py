@@ -281,9 +281,12 @@ def _conditions_table(report: Report) -> Table:
 
 
 def _fields_table(report: Report) -> Table:
-    labels = report.ruleset.field_labels
+    labels, units = report.ruleset.field_labels, report.ruleset.field_units
     rows = [
-        [Cell(w.field_label(key, labels)), Cell(w.field_value_text(key, value), "muted" if value is None else "")]
+        [
+            Cell(w.field_label(key, labels)),
+            Cell(w.field_value_text(value, units.get(key)), "muted" if value is None else ""),
+        ]
         for key, value in report.fields.items()
     ]
     return Table(list(w.FIELDS_HEADERS), rows, w.EMPTY_FIELDS)
@@ -291,9 +294,11 @@ def _fields_table(report: Report) -> Table:
 
 def _form_table(report: Report) -> Table:
     """Every labelled pair read from the application form, as written, with its normalised value."""
-    rows = []
+    rows, units = [], report.ruleset.field_units
     for pair in report.form:
-        shown = w.field_value_text(pair.field, pair.value) if pair.field and pair.value is not None else w.DASH
+        shown = (
+            w.field_value_text(pair.value, units.get(pair.field)) if pair.field and pair.value is not None else w.DASH
+        )
         rows.append([Cell(pair.label), Cell(pair.text or w.EMPTY_TEXT), Cell(shown)])
     return Table(list(w.FORM_HEADERS), rows, w.EMPTY_FORM)
 

@@ -226,16 +226,12 @@ def quantity_text(value: object, unit: str | None) -> str:
     return f"{number_text(value)} {label}".strip()
 
 
-def field_value_text(field: str, value: object) -> str:
-    """A form field's value in the unit its id names (`_cny` yuan, `_km2`, `_count`)."""
+def field_value_text(value: object, unit: str | None) -> str:
+    """A form field's value in its unit (the report's `ruleset.field_units`: yuan, km2, 户 …)."""
     if value is None or value == "":
         return NOT_EXTRACTED
-    if field.endswith("_cny"):
-        return quantity_text(value, "cny")
-    if field.endswith("_km2"):
-        return quantity_text(value, "km2")
-    if field.endswith("_count"):
-        return quantity_text(value, "家")
+    if unit and isinstance(value, int | float) and not isinstance(value, bool):
+        return quantity_text(value, unit)
     if isinstance(value, int | float) and not isinstance(value, bool):
         return number_text(value)
     if isinstance(value, list | tuple):
