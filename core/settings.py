@@ -17,16 +17,22 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field, field_validator
+from pydantic import Field, create_model, field_validator
 from pydantic_core import PydanticUseDefault
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.limits import ENV_PREFIX, Limits
 
 LIMIT_NAMES = tuple(Limits.__dataclass_fields__)
+# core/limits.py: how much of a dossier is read at most, one DOSSIER_<NAME> each, Limits' defaults.
+_LimitSettings: Any = create_model(
+    "_LimitSettings",
+    __base__=BaseSettings,
+    **{name: (int, field.default) for name, field in Limits.__dataclass_fields__.items()},
+)
 
 
-class Settings(BaseSettings):
+class Settings(_LimitSettings):  # type: ignore[misc]
     """The product's settings from the environment (README "Limits"); defaults where a variable is unset,
     empty or not a positive integer (a limit's nonsense is ignored, not fatal)."""
 
@@ -37,19 +43,6 @@ class Settings(BaseSettings):
     xdg_cache_home: Path | None = Field(None, validation_alias="XDG_CACHE_HOME")
     # Every log event also as a JSON line appended to this file (for scripts and tests).
     event_log: Path | None = Field(None, description="DOSSIER_EVENT_LOG：事件日志（JSON Lines）")
-
-    # core/limits.py: how much of a dossier is read at most; the defaults are Limits' own.
-    pages_per_file: int = Limits.pages_per_file
-    pages_per_dossier: int = Limits.pages_per_dossier
-    ocr_pages_per_dossier: int = Limits.ocr_pages_per_dossier
-    image_megapixels: int = Limits.image_megapixels
-    image_frames: int = Limits.image_frames
-    text_file_mb: int = Limits.text_file_mb
-    evidence_chars_per_file: int = Limits.evidence_chars_per_file
-    unpacked_mb: int = Limits.unpacked_mb
-    archive_members: int = Limits.archive_members
-    archive_depth: int = Limits.archive_depth
-    worker_memory_mb: int = Limits.worker_memory_mb
 
     @field_validator(*LIMIT_NAMES, mode="before")
     @classmethod
