@@ -239,9 +239,7 @@ class EvidenceRules:
 def _expand(value: Any, lists: dict[str, list[str]]) -> Any:
     """Replace "$name" by lists[name]; a list of lists is flattened (HEAD: [$a, $b])."""
     if isinstance(value, str) and value.startswith("$"):
-        if value[1:] not in lists:
-            raise PatternError(f"unknown list {value}")
-        return list(lists[value[1:]])
+        return list(lists[value[1:]])  # PatternsSpec checked that every list named exists
     if isinstance(value, list):
         out: list[Any] = []
         for item in value:
@@ -325,9 +323,7 @@ def load_rules(path: Path) -> EvidenceRules:
             metas[name] = meta
             for phrase in entry.get("phrases") or []:
                 plain = quote_split.sub("", phrase) if quote_split else phrase
-                if plain in entries and entries[plain] != meta:
-                    raise PatternError(f"{path}: phrase {plain} belongs to two entries")
-                entries[plain] = meta
+                entries[plain] = meta  # one entry a phrase: checked with the file (_pattern_problems)
                 phrases.append((label, phrase, name))
                 vocabulary.add(plain)
                 if quote_split:
@@ -388,10 +384,8 @@ class _TokenClasses:
             elif "suffixes" in rule:
                 suffixes = tuple(rule["suffixes"])
                 self._rules.append((cls, lambda w, s=suffixes: w.endswith(s)))
-            elif "regex" in rule:
+            else:  # exactly one of the four: checked with the file (_TokenClassSpec)
                 self._rules.append((cls, re.compile(rule["regex"]).match))
-            else:
-                raise PatternError(f"token class {cls[0]} has no chars/words/suffixes/regex")
         self._memo: dict[str, tuple[str, str]] = {}
 
     def __call__(self, word: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from core.model import Block, Document, Section
+from fixtures.model import ITEM_IDS
 from pipeline.evidence import EvidenceFinder, inventory
 from pipeline.figures import conditions, cross_check
 from pipeline.identify import Candidate, add_evidence, score_section
@@ -45,16 +46,7 @@ def _error(path: Path) -> RulesetError:
 def test_bundled_ruleset_loads_as_before() -> None:
     ruleset = load_ruleset()
     assert isinstance(ruleset, Ruleset) and ruleset.id == "shandong-2020"
-    assert [r.id for r in ruleset.items] == [
-        "application_form",
-        "introduction",
-        "development_plan",
-        "brand_evidence",
-        "innovation_platforms",
-        "informatization",
-        "other_materials",
-        "authenticity_declaration",
-    ]
+    assert [r.id for r in ruleset.items] == list(ITEM_IDS)  # CONTRACT.md's item ids, in Art. 6's order
     assert [r.id for r in ruleset.items if not r.required] == ["other_materials"]
     assert ruleset.item("introduction").limit_words == 3000
     assert [r.id for r in ruleset.items if r.needs_seal] == ["authenticity_declaration"]
@@ -301,3 +293,30 @@ def test_no_dates_always_in_force(tmp_path: Path) -> None:
     )
     ruleset = load_ruleset(str(path))
     assert ruleset.in_force(dt.date(1990, 1, 1)) and ruleset.validity_note(dt.date(2099, 1, 1)) is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "at", "said"),
+    [
+        ("vocabulary: [$places]", "vocabulary: [$placs]", "vocabulary: [$placs]", "placs"),
+        (
+            "  - {tag: STOP, pos: ADP, words: $stop_words}",
+            "  - {tag: STOP, pos: ADP, words: $stop_words, suffixes: [局]}",
+            "tag: STOP",
+            "恰有",
+        ),
+        (
+            "{name: 山东省著名商标, phrases: [山东省著名商标, 山东著名商标, 著名商标]}",
+            "{name: 山东省著名商标, phrases: [山东省著名商标, 山东著名商标, 著名商标, 驰名商标]}",
+            "山东著名商标, 著名商标, 驰名商标",
+            "驰名商标",
+        ),
+    ],
+)
+def test_an_inconsistent_pattern_file_is_located(tmp_path: Path, old: str, new: str, at: str, said: str) -> None:
+    """What the finder relies on without checking again (a list named exists, a token class has one test,
+    a phrase has one entry) is an error of the ruleset's load, naming the pattern file's line."""
+    patterns = _edited(tmp_path, (old, new), name="mine.yaml", text=EVIDENCE_TEXT)
+    error = _error(_edited(tmp_path, ("evidence: evidence-shandong.yaml", "evidence: mine.yaml")))
+    assert error.file is not None and Path(error.file).name == "mine.yaml"
+    assert error.line == _line_of(patterns, at) and said in str(error)
