@@ -133,6 +133,14 @@ AsOf = Annotated[
     ),
 ]
 
+FullOcr = Annotated[
+    bool,
+    typer.Option(
+        "--full-ocr",
+        help="扫描页全部全文识别（默认：只需判定类别的页（证书、照片、名单等）仅识别页首与标题行，较快）",
+    ),
+]
+
 
 def _as_of(value: str | None) -> dt.date | None:
     if value is None:
@@ -164,6 +172,7 @@ def check(
         int, typer.Option("--workers", help="并行处理扫描页的进程数（默认：CPU 核数）")
     ] = default_workers(),
     as_of: AsOf = None,
+    full_ocr: FullOcr = False,
 ) -> ExitCode:
     day = _as_of(as_of)
     _check_pool(workers, timeout)
@@ -186,7 +195,9 @@ def check(
         from pipeline.dossier import dossier_id, write_outputs
         from pipeline.engine import Engine
 
-        engine = Engine(rules, pool=pool)  # jieba's dictionary and spaCy load now, while the files are read
+        engine = Engine(
+            rules, pool=pool, full_ocr=full_ocr
+        )  # jieba's dictionary and spaCy load now, while the files are read
         target = Path(out) if out else Path("dossier-reports") / dossier_id(dossier.name)
         report = engine.check(dossier, as_of=day)
     written = write_outputs(report, target, formats)
@@ -226,6 +237,7 @@ def batch(
         ),
     ] = None,
     as_of: AsOf = None,
+    full_ocr: FullOcr = False,
 ) -> ExitCode:
     day = _as_of(as_of)
     _check_pool(workers, timeout)
@@ -247,7 +259,7 @@ def batch(
 
     engines = Engines()
     if not dask_address:  # the workers and jieba load meanwhile too (Dask workers have their own)
-        engines.get(resolve_ruleset(ruleset), workers, timeout)
+        engines.get(resolve_ruleset(ruleset), workers, timeout, full_ocr)
     from flows.check import run_check_dossiers
 
     log = logging.getLogger("dossier.batch")
@@ -264,6 +276,7 @@ def batch(
             engines=engines,
             as_of=day,
             server=server,
+            full_ocr=full_ocr,
         )
     except Exception as exc:  # Prefect itself failed (server, cluster): nothing was summarised
         error = f"{type(exc).__name__}: {exc}"
@@ -315,6 +328,7 @@ def watch(
     ruleset: RulesetOption = DEFAULT_RULESET,
     workers: Annotated[int, typer.Option("--workers", help="并行读取文件的进程数")] = default_workers(),
     timeout: Timeout = DEFAULT_TIMEOUT,
+    full_ocr: FullOcr = False,
 ) -> ExitCode:
     formats = _formats(format_)
     _check_pool(workers, timeout)
@@ -336,6 +350,7 @@ def watch(
             ruleset=ruleset,
             workers=workers,
             timeout=timeout,
+            full_ocr=full_ocr,
         )
     except Refused as exc:
         raise UsageError(str(exc)) from exc

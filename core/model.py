@@ -46,6 +46,7 @@ class Page:
     ocr_reason: str | None = None  # no_text, garbage, image_page, image (an image file)
     ocr_confidence: float | None = None  # mean OCR line score once the page was recognised
     ocr_error: str | None = None
+    ocr_partial: bool = False  # read only far enough to tell what it is (pipeline/scans.py)
     image_cover: float = 0.0  # share of the page covered by its largest picture (pages with little text)
 
 
@@ -97,6 +98,10 @@ class Document:
     @property
     def ocr_pages(self) -> int:
         return sum(1 for p in self.pages or [] if p.ocr_confidence is not None)
+
+    @property
+    def ocr_pages_partial(self) -> int:
+        return sum(1 for p in self.pages or [] if p.ocr_partial)
 
     @property
     def readable(self) -> bool:

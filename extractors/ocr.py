@@ -4,8 +4,11 @@ A page is rendered (PDF) or loaded (image file), hashed, looked up in the on-dis
 otherwise recognised. Orientation is decided before any line is read: the detector's boxes stand
 upright on a page lying on its side, and the bundled 0/180° line classifier, voting on a few long
 lines, tells which way up the text is (milliseconds); only an unclear vote costs a second full read.
-A page that only has to be identified may be read in its top band alone (`band`). Boxes come back in
-PDF points of the upright page.
+
+A page that only has to be identified may be read in part (`partial`): its top band and every short line
+(titles and headings are short, and a line costs in proportion to its length). The lines left unread are
+kept in the cache, so reading the page in full later costs only them. Boxes come back in PDF points of
+the upright page.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from core.paths import cache_root
 
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
 MIN_DPI, MAX_DPI = 100, 300  # a scan's own resolution is used within these bounds
-CACHE_VERSION = "9"  # bump when the reading logic changes: old results are then not reused
+CACHE_VERSION = "10"  # bump when the reading logic changes: old results are then not reused
 # A reading this poor, when the line classifier could not say which way up the page is, gets one more
 # read turned round.
 RETRY_BELOW = 0.75
@@ -33,6 +36,10 @@ MIN_LINE_SCORE = 0.5  # lines read worse than this are noise (rapidocr's own def
 VOTERS = 7  # the longest lines the orientation vote asks the line classifier about
 VOTE_SCORE = 0.9  # a classifier answer less sure than this does not vote
 CLEAR_VOTE = 0.75  # the share of votes one way that decides the orientation without reading
+TOP_BAND = 0.2  # a partial reading reads every line starting in this top share of the page …
+SHORT_LINE = 0.5  # … every line shorter than this share of the page's longest line …
+TALL_LINE = 1.3  # … every line this much taller than the page's usual line (a title's larger type) …
+CENTRED = 0.04  # … and every line centred within this share of the page's width (a title set centred)
 
 
 @dataclass(frozen=True)
@@ -94,7 +101,7 @@ class OcrPage:
     image_sha256: str = ""
     seconds: float = 0.0
     cached: bool = False
-    band: float = 1.0  # the share of the page, from the top, whose lines were read (1.0: all of it)
+    partial: bool = False  # only the top band and the short lines were read (enough to tell what it is)
     error: str | None = None
     error_kind: str | None = None
 
@@ -191,9 +198,8 @@ def _detect(ocr: Any, bgr: np.ndarray) -> _Detected:
     return _Detected(list(boxes), list(crops))
 
 
-def _recognise(ocr: Any, found: _Detected, band_bottom: float | None = None) -> list[Line]:
-    """The text of the detected lines (those starting above `band_bottom` pixels, if given)."""
-    chosen = [i for i, quad in enumerate(found.boxes) if band_bottom is None or quad[:, 1].min() < band_bottom]
+def _recognise(ocr: Any, found: _Detected, chosen: list[int]) -> list[Line]:
+    """The text of the detected lines numbered `chosen`."""
     if not chosen:
         return []
     read = ocr.recognize_txt([found.crops[i] for i in chosen])
@@ -201,6 +207,23 @@ def _recognise(ocr: Any, found: _Detected, band_bottom: float | None = None) -> 
         (found.boxes[i], str(text), float(score))
         for i, text, score in zip(chosen, read.txts, read.scores, strict=False)
         if str(text).strip()
+    ]
+
+
+def _identifying(boxes: list[np.ndarray], width: int, height: int) -> list[int]:
+    """The lines a partial reading reads: those that may name what the page is. Titles and headings are
+    short, set larger, or centred, and the first lines of a page say what it continues; the body's long
+    lines, which cost the most to read, are left."""
+    extents = [_extent(quad) for quad in boxes]
+    longest = max((w for w, _ in extents), default=0.0)
+    usual = float(np.median([h for _, h in extents])) if extents else 0.0
+    return [
+        i
+        for i, (quad, (w, h)) in enumerate(zip(boxes, extents, strict=True))
+        if quad[:, 1].min() < TOP_BAND * height
+        or w < SHORT_LINE * longest
+        or h >= TALL_LINE * usual
+        or (abs(float(quad[:, 0].mean()) - width / 2) < CENTRED * width and w < 0.85 * longest)
     ]
 
 
@@ -264,9 +287,26 @@ def _turned(bgr: np.ndarray, degrees: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(bgr, k=degrees // 90)) if degrees else bgr
 
 
-def recognise(rgb: np.ndarray, threads: int = 1, band: float = 1.0) -> tuple[list[Line], int, np.ndarray]:
-    """Read the page upright; returns the lines, the turn (degrees counter-clockwise) and the upright
-    image. `band` below 1 reads only the lines starting in that top share of the upright page.
+@dataclass
+class Reading:
+    """A page read upright: its lines (pixels of the upright image) and, after a partial reading, the
+    boxes of the lines left unread."""
+
+    lines: list[Line]
+    turn: int  # degrees counter-clockwise the page was turned to stand upright
+    upright: np.ndarray  # the upright image (BGR)
+    unread: list[np.ndarray] = field(default_factory=list)
+
+    def final_lines(self, ocr: Any) -> list[Line]:
+        """The lines worth keeping, stacked lines split."""
+        kept = [line for line in self.lines if line[2] >= MIN_LINE_SCORE]
+        # In the detector's order (top to bottom), whether read at once or finished after a partial reading.
+        kept.sort(key=lambda line: (float(line[0][:, 1].min()), float(line[0][:, 0].min())))
+        return _split_stacked(kept, self.upright, ocr)
+
+
+def read_page(rgb: np.ndarray, threads: int = 1, partial: bool = False) -> Reading:
+    """Read the page upright (in part when `partial`).
 
     The page is detected once as it lies; the box shapes and the line classifier give its orientation.
     A turned page is detected again upright (a detection is a fraction of a read). Only when the
@@ -275,29 +315,51 @@ def recognise(rgb: np.ndarray, threads: int = 1, band: float = 1.0) -> tuple[lis
     bgr = np.ascontiguousarray(rgb[:, :, ::-1])
     found = _detect(ocr, bgr)
     if not found.boxes:
-        return [], 0, bgr
+        return Reading([], 0, bgr)
     turn, clear = _orientation(ocr, found)
-    tries = [turn] if clear else [turn, (turn + 180) % 360]
-    best: list[Line] = []
-    best_turn, upright = turn, _turned(bgr, turn)
-    for degrees in tries:
+    best: Reading | None = None
+    for degrees in [turn] if clear else [turn, (turn + 180) % 360]:
         image = _turned(bgr, degrees)
         seen = found if degrees == 0 else _detect(ocr, image)
-        lines = _recognise(ocr, seen, band * image.shape[0] if band < 1 else None)
-        if degrees == tries[0] or _upright_mass(lines) > _upright_mass(best):
-            best, best_turn, upright = lines, degrees, image
+        chosen = _identifying(seen.boxes, image.shape[1], image.shape[0]) if partial else list(range(len(seen.boxes)))
+        lines = _recognise(ocr, seen, chosen)
+        picked = set(chosen)
+        unread = [quad for i, quad in enumerate(seen.boxes) if i not in picked]
+        if best is None or _upright_mass(lines) > _upright_mass(best.lines):
+            best = Reading(lines, degrees, image, unread)
         if _reads_well(lines) and not _standing([quad for quad, _, _ in lines]):
             break
-    kept = [line for line in best if line[2] >= MIN_LINE_SCORE]
-    return _split_stacked(kept, upright, ocr), best_turn, upright
+    assert best is not None
+    return best
+
+
+def finish_reading(start: Reading, threads: int = 1) -> Reading:
+    """A partial reading completed: its unread lines cut from the upright image as the detector would
+    have cut them (from the image scaled for detection) and read."""
+    from rapidocr.utils.process_img import get_rotate_crop_image
+
+    ocr = engine(threads)
+    image, record = ocr.preprocess_img(start.upright)
+    ratio = np.array([record["preprocess"]["ratio_w"], record["preprocess"]["ratio_h"]])
+    crops = [get_rotate_crop_image(image, (quad / ratio).astype(np.float32)) for quad in start.unread]
+    rest = _recognise(ocr, _Detected(start.unread, crops), list(range(len(crops))))
+    return Reading(start.lines + rest, start.turn, start.upright)
+
+
+def recognise(rgb: np.ndarray, threads: int = 1) -> tuple[list[Line], int, np.ndarray]:
+    """Read the whole page upright; returns the lines, the turn (degrees counter-clockwise) and the
+    upright image."""
+    reading = read_page(rgb, threads)
+    return reading.final_lines(engine(threads)), reading.turn, reading.upright
 
 
 def _split_stacked(
     lines: list[tuple[np.ndarray, str, float]], bgr: np.ndarray, ocr: Any
 ) -> list[tuple[np.ndarray, str, float]]:
-    """A box about two lines tall holds two lines the detector ran together (a form cell's 71 over 户):
-    read as one line it comes back garbled. Cut it at the blank row between the lines and read the
-    halves; keep them where both read better than the whole."""
+    """A box about two lines tall holds two lines the detector ran together (a form cell's 71 over 户, a
+    number under a seal's rim): read as one line it comes back garbled. Cut it at the blank row between
+    the lines and read the halves, or, with no blank row, detect the lines within the box again at full
+    resolution; keep them where all read better than the whole."""
     heights = sorted(_extent(quad)[1] for quad, text, _ in lines if len(text) >= 2)
     if not heights:
         return lines
@@ -308,15 +370,31 @@ def _split_stacked(
         x1, y1 = np.ceil(quad.max(axis=0)).astype(int)
         x0, y0 = max(0, x0), max(0, y0)
         halves = None
-        if score < 0.95 and y1 - y0 >= 1.7 * line_height and x1 > x0:
+        stacked = score < 0.95 and y1 - y0 >= 1.7 * line_height and x1 > x0
+        if stacked:
             halves = _read_halves(bgr[y0:y1, x0:x1], ocr)
-        if halves is None or min(s for _, s, _ in halves) <= score:
-            out.append((quad, text, score))
+        if halves is not None and min(s for _, s, _ in halves) > score:
+            for half_text, half_score, (top, bottom) in halves:
+                box = np.array([[x0, y0 + top], [x1, y0 + top], [x1, y0 + bottom], [x0, y0 + bottom]], dtype=float)
+                out.append((box, half_text, half_score))
             continue
-        for half_text, half_score, (top, bottom) in halves:
-            box = np.array([[x0, y0 + top], [x1, y0 + top], [x1, y0 + bottom], [x0, y0 + bottom]], dtype=float)
-            out.append((box, half_text, half_score))
+        found = _redetect(bgr, (x0, y0, x1, y1), ocr) if stacked else []
+        # (A seal's rim run into a line is noise: one line reading better, and not much shorter, will do.)
+        if found and min(s for _, _, s in found) > score and sum(len(t) for _, t, _ in found) >= len(text) / 2:
+            out.extend(found)
+        else:
+            out.append((quad, text, score))
     return out
+
+
+def _redetect(bgr: np.ndarray, box: tuple[int, int, int, int], ocr: Any) -> list[Line]:
+    """The lines inside `box` of the page, detected on that crop alone (at its full resolution, where the
+    page's detection was scaled down) and read; boxes in page pixels."""
+    x0, y0, x1, y1 = box
+    # The box itself, no margin: a margin brings in the neighbours' edges, which the detector then prefers.
+    found = _detect(ocr, np.ascontiguousarray(bgr[y0:y1, x0:x1]))
+    lines = _recognise(ocr, found, list(range(len(found.boxes))))
+    return [(quad + np.array([x0, y0]), text, score) for quad, text, score in lines if score >= MIN_LINE_SCORE]
 
 
 def _read_halves(crop: np.ndarray, ocr: Any) -> list[tuple[str, float, tuple[int, int]]] | None:
@@ -363,16 +441,20 @@ def _cache_write(key: str, data: dict[str, Any], cache: Path) -> None:
         pass  # a read-only cache costs speed, not correctness
 
 
-def _to_cache(page: OcrPage) -> dict[str, Any]:
-    return {
+def _to_cache(page: OcrPage, reading: Reading) -> dict[str, Any]:
+    data: dict[str, Any] = {
         "lines": [[line.text, list(line.box), line.score, line.height] for line in page.lines],
         "confidence": page.confidence,
         "rotation": page.rotation,
         "width": page.width,
         "height": page.height,
         "image_sha256": page.image_sha256,
-        "band": page.band,
+        "partial": page.partial,
     }
+    if page.partial:  # what finishing the reading needs besides the image
+        data["read"] = [[quad.tolist(), text, score] for quad, text, score in reading.lines]
+        data["unread"] = [quad.tolist() for quad in reading.unread]
+    return data
 
 
 def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
@@ -388,23 +470,30 @@ def _from_cache(data: dict[str, Any], rel: str, number: int) -> OcrPage:
         width=data["width"],
         height=data["height"],
         image_sha256=data["image_sha256"],
-        band=data.get("band", 1.0),
+        partial=data.get("partial", False),
         cached=True,
     )
+
+
+def _resume(data: dict[str, Any], rgb: np.ndarray) -> Reading:
+    """The partial reading kept in the cache, on the page image it was made from."""
+    upright = _turned(np.ascontiguousarray(rgb[:, :, ::-1]), data["rotation"])
+    lines = [(np.asarray(quad, dtype=float), text, score) for quad, text, score in data["read"]]
+    return Reading(lines, data["rotation"], upright, [np.asarray(quad, dtype=float) for quad in data["unread"]])
 
 
 def _file_page_key(file_sha256: str, number: int, dpi: float) -> str:
     return hashlib.sha256(f"{engine_id()}|{CACHE_VERSION}|{file_sha256}|{number}|{dpi:.1f}".encode()).hexdigest()
 
 
-def _band_key(image_key: str, band: float) -> str:
-    """A band's reading is kept beside the full one; a full reading serves any band."""
-    return image_key if band >= 1 else hashlib.sha256(f"{image_key}|band{band:.3f}".encode()).hexdigest()
+def _part_key(image_key: str) -> str:
+    """Where a partial reading is kept, beside the full one (which serves both)."""
+    return hashlib.sha256(f"{image_key}|partial".encode()).hexdigest()
 
 
-def _cached_reading(image_key: str, band: float, cache: Path) -> dict[str, Any] | None:
+def _cached_reading(image_key: str, partial: bool, cache: Path) -> dict[str, Any] | None:
     full = _cache_read(image_key, cache)
-    return full if full is not None or band >= 1 else _cache_read(_band_key(image_key, band), cache)
+    return full if full is not None or not partial else _cache_read(_part_key(image_key), cache)
 
 
 def ocr_page(
@@ -416,47 +505,53 @@ def ocr_page(
     threads: int = 1,
     cache: Path | None = None,
     file_sha256: str | None = None,
-    band: float = 1.0,
+    partial: bool = False,
 ) -> OcrPage:
-    """Recognise one page (its top `band` share only, when below 1); results are kept by the page image's
-    hash. When the file's own hash is given, a second index (file, page → image hash) lets a re-run skip
-    even the rendering."""
+    """Recognise one page (in part, when `partial`); results are kept by the page image's hash. When the
+    file's own hash is given, a second index (file, page → image hash) lets a re-run skip even the
+    rendering. A full reading after a partial one reads only the lines the partial one left."""
     started = time.perf_counter()
     cache = cache or cache_dir()
     shortcut = _file_page_key(file_sha256, number, dpi) if file_sha256 else None
     known = _cache_read(shortcut, cache) if shortcut else None
-    cached = _cached_reading(known["image"], band, cache) if known else None
+    cached = _cached_reading(known["image"], partial, cache) if known else None
     if cached is not None:
         page = _from_cache(cached, rel, number)
         page.seconds = time.perf_counter() - started
         return page
     rgb, dpi = load_page(path, fmt, number, dpi, native=True)
     key = _cache_key(rgb, dpi)
-    cached = _cached_reading(key, band, cache)
+    cached = _cached_reading(key, partial, cache)
     if shortcut:
         _cache_write(shortcut, {"image": key}, cache)
     if cached is not None:
         page = _from_cache(cached, rel, number)
+        page.seconds = time.perf_counter() - started
+        return page
+    begun = None if partial else _cache_read(_part_key(key), cache)
+    if begun is not None and "unread" in begun:
+        reading = finish_reading(_resume(begun, rgb), threads)
     else:
-        lines, turn, upright = recognise(rgb, threads, band)
-        scale = 72 / dpi
-        page = OcrPage(
-            rel=rel,
-            page=number,
-            rotation=turn,
-            width=upright.shape[1] * scale,
-            height=upright.shape[0] * scale,
-            image_sha256=key,
-            confidence=_mean(lines),
-            band=min(1.0, band),
-        )
-        for quad, text, score in lines:
-            xs, ys = quad[:, 0] * scale, quad[:, 1] * scale
-            box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
-            # The quad's side edges: the line's own height however skewed the page is.
-            height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2 * scale
-            page.lines.append(OcrLine(text, box, score, round(float(height), 2)))
-        _cache_write(_band_key(key, band), _to_cache(page), cache)
+        reading = read_page(rgb, threads, partial)
+    lines = reading.final_lines(engine(threads))
+    scale = 72 / dpi
+    page = OcrPage(
+        rel=rel,
+        page=number,
+        rotation=reading.turn,
+        width=reading.upright.shape[1] * scale,
+        height=reading.upright.shape[0] * scale,
+        image_sha256=key,
+        confidence=_mean(lines),
+        partial=bool(reading.unread),
+    )
+    for quad, text, score in lines:
+        xs, ys = quad[:, 0] * scale, quad[:, 1] * scale
+        box = (float(xs.min()), float(ys.min()), float(xs.max()), float(ys.max()))
+        # The quad's side edges: the line's own height however skewed the page is.
+        height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2 * scale
+        page.lines.append(OcrLine(text, box, score, round(float(height), 2)))
+    _cache_write(_part_key(key) if page.partial else key, _to_cache(page, reading), cache)
     page.seconds = time.perf_counter() - started
     return page
 
@@ -473,7 +568,7 @@ class OcrJob:
     threads: int = 1
     cache: Path | None = None  # decided by the parent: a worker's environment may be older
     file_sha256: str | None = None
-    band: float = 1.0  # below 1: only the lines in this top share of the page (enough to tell what it is)
+    partial: bool = False  # read only enough to tell what the page is (extractors.ocr `_identifying`)
 
     def run(self) -> OcrPage:
         try:
@@ -486,7 +581,7 @@ class OcrJob:
                 self.threads,
                 self.cache,
                 self.file_sha256,
-                self.band,
+                self.partial,
             )
         except Exception as exc:  # a page that cannot be rendered or read costs that page only
             return self.failed("corrupt", f"第 {self.page} 页无法识别（{type(exc).__name__}）", 0.0)

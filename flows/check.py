@@ -86,22 +86,29 @@ def ruleset_fingerprint(source: str) -> str:
 RUN_ENGINES: ContextVar[Engines] = ContextVar("dossier_engines")
 
 
-def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
+def _engine(ruleset_ref: str, workers: int | None, timeout: float, full_ocr: bool = False) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
     if engines is None:  # inside a Dask worker process
         from flows.dask_engines import worker_engines
 
         engines = worker_engines()
-    return engines.get(ruleset_ref, workers or default_workers(), timeout)
+    return engines.get(ruleset_ref, workers or default_workers(), timeout, full_ocr)
 
 
 def cache_key(
-    child: Path, ident: str, ruleset_source: str, formats: Sequence[str], timeout: float, as_of: str | None = None
+    child: Path,
+    ident: str,
+    ruleset_source: str,
+    formats: Sequence[str],
+    timeout: float,
+    as_of: str | None = None,
+    full_ocr: bool = False,
 ) -> str | None:
     """What a report depends on: the dossier's content and name (the report names it), the ruleset, the
-    formats, the per-file time limit (a file that timed out may not next time) and the code. None (no
-    caching) when the dossier cannot be read — `run_one` then reports why."""
+    formats, the per-file time limit (a file that timed out may not next time), how far scanned pages are
+    read, and the code (the OCR models' settings included). None (no caching) when the dossier cannot be
+    read — `run_one` then reports why."""
     try:
         parts = [
             content_hash(child),
@@ -111,6 +118,7 @@ def cache_key(
             ",".join(sorted(set(formats))),
             f"{timeout:g}",
             as_of or "",
+            "full-ocr" if full_ocr else "",
             code_fingerprint(),
         ]
     except (OSError, ValueError):
@@ -119,7 +127,8 @@ def cache_key(
 
 
 def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
-    engine = _engine(parameters["ruleset_ref"], parameters["workers"], parameters["timeout"])
+    full_ocr = bool(parameters.get("full_ocr"))
+    engine = _engine(parameters["ruleset_ref"], parameters["workers"], parameters["timeout"], full_ocr)
     return cache_key(
         Path(parameters["child"]),
         parameters["ident"],
@@ -127,6 +136,7 @@ def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
         parameters["formats"],
         parameters["timeout"],
         parameters.get("as_of"),
+        full_ocr,
     )
 
 
@@ -161,9 +171,10 @@ def check_dossier_task(
     timeout: float,
     workers: int | None,
     as_of: str | None = None,
+    full_ocr: bool = False,
 ) -> Outcome:
     day = dt.date.fromisoformat(as_of) if as_of else None
-    outcome = _engine(ruleset_ref, workers, timeout).run_one(child, ident, out, formats, day)
+    outcome = _engine(ruleset_ref, workers, timeout, full_ocr).run_one(child, ident, out, formats, day)
     context = TaskRunContext.get()
     outcome.flow_run = str(context.task_run.flow_run_id) if context else None
     return outcome
@@ -224,6 +235,7 @@ def check_dossiers(
     only: dict[str, str] | None = None,
     summary: bool = True,
     as_of: str | None = None,
+    full_ocr: bool = False,
 ) -> list[dict[str, Any]]:
     """Check every dossier of INBOX (each direct child) into OUT/<id>/report.*, then OUT/summary.json and
     OUT/summary.xlsx; returns the summary rows (verdict `failed` for a dossier that got no report).
@@ -232,7 +244,8 @@ def check_dossiers(
     page; `progress`: a log line per dossier (and a bar on a terminal), as `dossier batch` shows.
     `only` {id: name in INBOX, shown safely (core.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
-    (the watch service keeps its own).
+    (the watch service keeps its own); `full_ocr`: read every scanned page in full (by default a page whose
+    item needs no more is read only far enough to tell what it is).
     """
     run_logger = get_run_logger()
     formats = [f.value for f in parse_formats(formats)]  # FormatError before any dossier is read
@@ -246,7 +259,9 @@ def check_dossiers(
     bar = _Progress(progress, len(dossiers))
     try:
         for ident, child in dossiers:
-            future = check_dossier_task.submit(child, ident, target, ruleset, list(formats), timeout, workers, as_of)
+            future = check_dossier_task.submit(
+                child, ident, target, ruleset, list(formats), timeout, workers, as_of, full_ocr
+            )
             by_future[future] = (ident, child)
         for future in as_completed(list(by_future)):
             ident, child = by_future[future]
@@ -323,6 +338,7 @@ def run_check_dossiers(
     engines: Engines | None = None,
     as_of: dt.date | None = None,
     server: TemporaryServer | None = None,
+    full_ocr: bool = False,
 ) -> list[dict[str, Any]]:
     """Run the flow: on this machine's threads, or on the Dask cluster at `dask_address`. `engines`: the
         caller's, kept warm between runs (the watch service); else the run's own, closed at its end. `as_of`:
@@ -344,7 +360,19 @@ def run_check_dossiers(
                 stack.callback(server.stop)
             api_url = server.url()
         return _run(
-            inbox, out, ruleset, formats, workers, timeout, dask_address, progress, only, summary, as_of, api_url
+            inbox,
+            out,
+            ruleset,
+            formats,
+            workers,
+            timeout,
+            dask_address,
+            progress,
+            only,
+            summary,
+            as_of,
+            api_url,
+            full_ocr,
         )
 
 
@@ -361,6 +389,7 @@ def _run(
     summary: bool,
     as_of: dt.date | None,
     api_url: str,
+    full_ocr: bool,
 ) -> list[dict[str, Any]]:
     if dask_address:
         from distributed import Client
@@ -391,4 +420,5 @@ def _run(
             only=only,
             summary=summary,
             as_of=as_of.isoformat() if as_of else None,
+            full_ocr=full_ocr,
         )

@@ -52,6 +52,7 @@ def run_batch(
     workers: int,
     timeout: float,
     quiet: bool = False,
+    full_ocr: bool = False,
 ) -> tuple[list[dict[str, Any]], bool]:
     """Check every dossier of INBOX in turn, without Prefect; the summary rows and whether all got a report.
 
@@ -62,7 +63,7 @@ def run_batch(
     dossiers = dossiers_in(inbox)
     rows: list[dict[str, Any]] = []
     with (
-        Engine(ruleset, workers, timeout).warm() as engine,
+        Engine(ruleset, workers, timeout, full_ocr=full_ocr).warm() as engine,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="dossier") as threads,
     ):
         futures = [threads.submit(engine.run_one, child, ident, out, formats) for ident, child in dossiers]

@@ -130,6 +130,19 @@ def _ocr_quality(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset, 
         )
 
 
+def _partial_pages(candidates: list[Candidate]) -> int:
+    """The item's scanned pages read only far enough to tell what they are (pipeline/scans.py)."""
+    pages: set[tuple[str, int]] = set()
+    for c in candidates:
+        doc, span = c.section.document, c.section.pages
+        if c.section.role == "whole" and doc.pages:
+            span = [1, len(doc.pages)]
+        for page in doc.pages or []:
+            if page.ocr_partial and span and span[0] <= page.number <= span[1]:
+                pages.add((doc.path, page.number))
+    return len(pages)
+
+
 def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) -> ItemResult:
     result = ItemResult(id=rule.id, article=rule.article, title=rule.title, required=rule.required)
     if not candidates:
@@ -154,6 +167,8 @@ def judge_item(rule: ItemRule, candidates: list[Candidate], ruleset: Ruleset) ->
                 )
             )
     _ocr_quality(rule, candidates, ruleset, result)
+    if partial := _partial_pages(candidates):
+        result.metrics["ocr_pages_partial"] = partial
     if rule.needs_seal:
         _seal(rule, candidates, result)
     if words < ruleset.identification.empty_body_words and not _pictures(candidates):

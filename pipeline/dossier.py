@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +38,7 @@ from .report import (
 from .report import Evidence as EvidenceSummary
 from .reports import write_reports
 from .ruleset import Ruleset
-from .scans import recognise_scans, seals_and_forms
+from .scans import finish_reading, pages_to_finish, partial_pages, recognise_scans, seals_and_forms
 from .sections import split_sections
 from .words import Segmenter
 
@@ -172,21 +172,61 @@ def keep_page_budget(documents: list[Document], limits: Limits) -> None:
         left -= len(doc.pages)
 
 
+FINISH_ROUNDS = 3  # rounds of reading pages in full as the items become clear; then every page is read
+
+
+def settle_scans(
+    documents: list[Document],
+    duplicates: dict[str, str],
+    paths: dict[str, Path],
+    pool: ExtractionPool,
+    ruleset: Ruleset,
+    analyse: Callable[[], Analysis],
+) -> Analysis | None:
+    """Read in full every page read in part whose item needs its text or is not surely known, until the
+    items stand still; the analysis of the text as it then stands (None when no page was read in part).
+    A page read in full can change what the pages around it are (a 目录 read in full places the items),
+    hence the rounds; if they do not settle, every page is read in full."""
+    originals = [d for d in documents if d.path not in duplicates]
+    if not partial_pages(originals):
+        return None
+    for _ in range(FINISH_ROUNDS):
+        analysis = analyse()
+        wanted = pages_to_finish(originals, analysis.candidates, ruleset)
+        if not wanted:
+            return analysis
+        finish_reading(originals, paths, pool, wanted)
+    finish_reading(originals, paths, pool, partial_pages(originals))
+    return None
+
+
 def read_dossier(
-    path: Path, pool: ExtractionPool, ruleset: Ruleset, readers: Readers, limits: Limits, name: str | None = None
+    path: Path,
+    pool: ExtractionPool,
+    ruleset: Ruleset,
+    readers: Readers,
+    limits: Limits,
+    name: str | None = None,
+    full_ocr: bool = False,
 ) -> ReadDossier:
     """Intake, extraction, OCR, then the seal search and the form's tables in the workers while this
-    process analyses the text (`analyse_text`), so a single dossier uses both cores."""
+    process analyses the text (`analyse_text`), so a single dossier uses both cores. Scanned pages are
+    first read only far enough to tell what they are, unless `full_ocr` (`settle_scans`)."""
     started = time.perf_counter()
     with open_dossier(path, limits) as intake:
         documents, duplicates = _read(intake.files, pool)
         paths = {job.rel: job.path for job in intake.files}
         originals = [d for d in documents if d.path not in duplicates]
         keep_page_budget(originals, limits)
-        recognise_scans(originals, paths, pool, limits)
+        recognise_scans(originals, paths, pool, limits, partial=not full_ocr)
+
+        def analyse() -> Analysis:
+            return analyse_text(documents, duplicates, ruleset, readers, limits)
+
+        settled = settle_scans(documents, duplicates, paths, pool, ruleset, analyse)
         finish = seals_and_forms(originals, paths, ruleset, pool)
         try:
-            analysis = analyse_text(documents, duplicates, ruleset, readers, limits)
+            analysis = settled or analyse()
         finally:
             finish()  # before the unpacked files go
         return ReadDossier(
@@ -299,6 +339,7 @@ def _file_entry(doc: Document, candidates: list[Candidate], duplicates: dict[str
         format=doc.format,
         pages=doc.page_count,
         ocr_pages=doc.ocr_pages,
+        ocr_pages_partial=doc.ocr_pages_partial,
         error=doc.error,
         error_kind=doc.error_kind,
         size=doc.size,

@@ -61,8 +61,10 @@ class Engine:
         *,
         limits: Limits | None = None,
         pool: ExtractionPool | None = None,
+        full_ocr: bool = False,
     ) -> None:
         self.ruleset = ruleset
+        self.full_ocr = full_ocr  # read every scanned page in full, not only far enough to tell what it is
         self.limits = limits or Limits.from_env()
         self.readers = Readers(ruleset)  # starts loading now, while the files are read
         self._own_pool = pool is None
@@ -93,7 +95,7 @@ class Engine:
         """Check one dossier end to end; `name` is what it is called (default: the path's name), `ident` its
         id in a batch (default: from its name), `as_of` the date the ruleset's validity is judged on
         (default: the check's own date)."""
-        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name)
+        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name, self.full_ocr)
         return judge_dossier(read, self.ruleset, ident, as_of)
 
     def run_one(
@@ -119,25 +121,25 @@ class Engine:
 
 
 class Engines:
-    """Engines by ruleset (id or file), worker count and time limit, for a process that checks with the
+    """Engines by ruleset (id or file), worker count, time limit and OCR depth, for a process that checks with the
     settings each run names (the Prefect flow's tasks, the watch service). Its owner closes it; a ruleset
     file that changed gets a new engine (the old one is closed)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # tasks on several threads ask at once
-        self._engines: dict[tuple[str, int, float], tuple[int, Engine]] = {}
+        self._engines: dict[tuple[str, int, float, bool], tuple[int, Engine]] = {}
 
-    def get(self, ref: str, workers: int, timeout: float) -> Engine:
+    def get(self, ref: str, workers: int, timeout: float, full_ocr: bool = False) -> Engine:
         path = Path(ref) if Path(ref).suffix else None
         stamp = path.stat().st_mtime_ns if path else 0
-        key = (ref, max(1, workers), timeout)
+        key = (ref, max(1, workers), timeout, full_ocr)
         with self._lock:
             known = self._engines.get(key)
             if known is not None and known[0] == stamp:
                 return known[1]
             if known is not None:
                 known[1].close()
-            engine = Engine(load_ruleset(ref), max(1, workers), timeout).warm()
+            engine = Engine(load_ruleset(ref), max(1, workers), timeout, full_ocr=full_ocr).warm()
             self._engines[key] = (stamp, engine)
             return engine
 

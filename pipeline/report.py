@@ -98,6 +98,7 @@ class FileEntry(Part):
     format: str
     pages: int | None
     ocr_pages: int
+    ocr_pages_partial: int = 0  # of those, read only far enough to tell what they are (`--full-ocr` reads all)
     error: str | None
     error_kind: str | None = None
     size: int = 0

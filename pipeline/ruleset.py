@@ -148,6 +148,7 @@ class Identification:
     low_confidence: float = 0.65
     empty_body_words: int = 30
     ocr_low_confidence: float = 0.8
+    partial_reading_confidence: float = 0.9
 
 
 @dataclass(frozen=True)
@@ -255,6 +256,14 @@ class Ruleset:
         """A title as the title patterns see it: numbering stripped, NFKC, no spaces, names masked."""
         return self.mask(normalize(strip_numbering(title)))
 
+    def reads_text(self, item_id: str) -> bool:
+        """Whether a check reads the item's text beyond telling what it is: a word limit, a seal, the form's
+        fields, a cross-check. A scanned page of any other item needs reading only far enough to be
+        identified (pipeline/scans.py)."""
+        rule = self.item(item_id)
+        crossed = {i for check in (*self.cross_checks.statements, *self.cross_checks.names) for i in check.items}
+        return rule.limit_words is not None or rule.needs_seal or item_id == self.form_item or item_id in crossed
+
     def needs_seal_check(self, text: str) -> bool:
         """Whether a page's text mentions sealing or names an item that must be sealed."""
         if any(cue in text for cue in self.seals.cues):
@@ -326,6 +335,7 @@ class IdentificationSpec(Spec):
     low_confidence: Fraction = Identification.low_confidence
     empty_body_words: int = Field(Identification.empty_body_words, ge=0)
     ocr_low_confidence: Fraction = Identification.ocr_low_confidence
+    partial_reading_confidence: Fraction = Identification.partial_reading_confidence
 
 
 class SealSpec(Spec):

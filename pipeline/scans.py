@@ -23,6 +23,7 @@ from extractors.sandbox import ExtractionPool, default_workers
 from extractors.seal import SealJob
 from pipeline.form_grid import GridJob
 
+from .identify import Candidate, assign
 from .layout import SENTENCE_PUNCT
 from .ruleset import Ruleset
 
@@ -31,36 +32,51 @@ BOX_PER_POINT = 1.35  # a detected line box is about this many times the font si
 LEADERS = re.compile(r"[.．·…_—\-]{2,}\s*$")
 
 
-def ocr_jobs(documents: list[Document], paths: dict[str, Path], pool_size: int, dpi: float = OCR_DPI) -> list[OcrJob]:
-    """One job per page that needs OCR, in the files' own order."""
+def ocr_jobs(
+    documents: list[Document],
+    paths: dict[str, Path],
+    pool_size: int,
+    *,
+    partial: bool = False,
+    only: dict[str, set[int]] | None = None,
+) -> list[OcrJob]:
+    """One job per page that needs OCR (or per page of `only`), in the files' own order."""
     pages = [
-        (doc, page.number) for doc in documents if doc.readable and doc.pages for page in doc.pages if page.needs_ocr
+        (doc, page.number)
+        for doc in documents
+        if doc.readable and doc.pages
+        for page in doc.pages
+        if page.needs_ocr and (only is None or page.number in only.get(doc.path, ()))
     ]
     # onnxruntime threads per job: the machine's cores shared among the jobs running at once.
     threads = max(1, default_workers() // max(1, min(pool_size, len(pages))))
     cache = cache_dir()
     return [
-        OcrJob(paths[doc.path], doc.path, doc.format, number, dpi, threads, cache, doc.sha256) for doc, number in pages
+        OcrJob(paths[doc.path], doc.path, doc.format, number, OCR_DPI, threads, cache, doc.sha256, partial)
+        for doc, number in pages
     ]
 
 
 def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
-    """Replace the text of each recognised page with its OCR lines, in reading order."""
+    """Replace the text of each recognised page with its OCR lines, in reading order (a page read again
+    in full replaces its partial reading)."""
     by_page = {r.page: r for r in results if r.rel == doc.path}
     if not by_page or doc.pages is None:
         return
-    text_blocks: dict[int | None, list[Block]] = {}
+    page_blocks: dict[int | None, list[Block]] = {}
     for block in doc.blocks:
-        text_blocks.setdefault(block.page, []).append(block)
+        page_blocks.setdefault(block.page, []).append(block)
     blocks: list[Block] = []
     for page in doc.pages:
         result = by_page.get(page.number)
+        layer = [b for b in page_blocks.get(page.number, []) if b.source != "ocr"]
         if result is None or result.error:
             if result is not None:
                 page.ocr_error = result.error
-            blocks.extend(text_blocks.get(page.number, []))
+            blocks.extend(page_blocks.get(page.number, []))  # the text layer, or an earlier partial reading
             continue
         page.ocr_confidence = result.confidence if result.confidence is not None else 0.0
+        page.ocr_partial = result.partial
         page.width, page.height = result.width or page.width, result.height or page.height
         read = [
             Block(
@@ -77,7 +93,7 @@ def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
         ]
         # A picture page whose text layer is sound (a clipping with the next item's title run on below
         # it): the text layer's lines keep their fonts; OCR adds only what lies outside them.
-        kept = text_blocks.get(page.number, []) if page.ocr_reason in KEEP_TEXT_LAYER and not result.rotation else []
+        kept = layer if page.ocr_reason in KEEP_TEXT_LAYER and not result.rotation else []
         blocks.extend(_interleave(kept, read))
     mark_centred(blocks, {p.number: p.width for p in doc.pages})
     for i, block in enumerate(blocks):
@@ -318,8 +334,12 @@ def page_ranges(numbers: list[int]) -> str:
     return "、".join(str(a) if a == b else f"{a}–{b}" for a, b in runs)
 
 
-def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: ExtractionPool, limits: Limits) -> None:
-    jobs = ocr_jobs(documents, paths, pool.size)
+def recognise_scans(
+    documents: list[Document], paths: dict[str, Path], pool: ExtractionPool, limits: Limits, partial: bool = False
+) -> None:
+    """OCR every page without a usable text layer (in part, when `partial`: `finish_reading` then reads in
+    full the pages whose text decides something)."""
+    jobs = ocr_jobs(documents, paths, pool.size, partial=partial)
     if not jobs:
         return
     if len(jobs) > limits.ocr_pages_per_dossier:
@@ -328,3 +348,63 @@ def recognise_scans(documents: list[Document], paths: dict[str, Path], pool: Ext
     results: list[OcrPage] = pool.run_all(jobs)
     for doc in documents:
         merge_ocr(doc, results)
+
+
+def partial_pages(documents: list[Document]) -> dict[str, set[int]]:
+    """The scanned pages read only in part, by file."""
+    found = {doc.path: {p.number for p in doc.pages or [] if p.ocr_partial} for doc in documents}
+    return {path: pages for path, pages in found.items() if pages}
+
+
+def finish_reading(
+    documents: list[Document], paths: dict[str, Path], pool: ExtractionPool, pages: dict[str, set[int]]
+) -> None:
+    """Read `pages` (read in part so far) in full; the partial reading's lines are not read again."""
+    results: list[OcrPage] = pool.run_all(ocr_jobs(documents, paths, pool.size, only=pages))
+    for doc in documents:
+        merge_ocr(doc, results)
+
+
+def pages_to_finish(documents: list[Document], candidates: list[Candidate], ruleset: Ruleset) -> dict[str, set[int]]:
+    """The pages read in part that must be read in full: every one not inside a section surely identified
+    (its title or file name names the item, no rival item, no doubt about the split) as an item whose
+    text no check reads (`Ruleset.reads_text`), and read well enough to be sure of. The cover, the 目录,
+    unidentified pages, pages that read poorly, the form, the introduction and the declaration are all read
+    in full."""
+    partial = partial_pages(documents)
+    if not partial:
+        return {}
+    before = [(c.item, c.rival) for c in candidates]
+    try:
+        assign(candidates, ruleset)  # the judgement's own choice of items, on the text as it now stands
+        sure: dict[tuple[str, int], bool] = {}
+        for c in candidates:
+            doc, section = c.section.document, c.section
+            if doc.path not in partial or not doc.pages:
+                continue
+            span = [1, len(doc.pages)] if section.role == "whole" else section.pages
+            if span is None:
+                continue
+            identified = (
+                c.item is not None
+                and c.item in c.titled
+                and c.rival is None
+                and section.doubt is None
+                and not ruleset.reads_text(c.item)
+            )
+            for number in range(span[0], span[1] + 1):
+                sure[doc.path, number] = sure.get((doc.path, number), True) and identified
+    finally:
+        for c, (item, rival) in zip(candidates, before, strict=True):
+            c.item, c.rival = item, rival
+    poor = {
+        (doc.path, p.number)
+        for doc in documents
+        for p in doc.pages or []
+        if p.ocr_partial and (p.ocr_confidence or 0.0) < ruleset.identification.partial_reading_confidence
+    }
+    wanted = {
+        path: {n for n in pages if not sure.get((path, n), False) or (path, n) in poor}
+        for path, pages in partial.items()
+    }
+    return {path: pages for path, pages in wanted.items() if pages}

@@ -35,7 +35,9 @@ def failure_reason(exc: BaseException) -> str:
 
 
 @contextmanager
-def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, workers: int) -> Iterator[Checker]:
+def open_checker(
+    ruleset_ref: str, formats: Sequence[str], timeout: float, workers: int, full_ocr: bool = False
+) -> Iterator[Checker]:
     """The checker the service calls, for as long as the service runs; worker processes stay warm.
 
     The flow runs on a thread of its own: Prefect turns SIGTERM into an exception inside a flow run on the
@@ -67,11 +69,14 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
             only=only,
             engines=engines,
             server=server,
+            full_ocr=full_ocr,
         )
         return flow_thread.submit(run, summary=False).result()[0]
 
     with Engines() as engines, ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow") as flow_thread:
-        engines.get(ruleset_ref, workers, timeout)  # the workers and jieba's dictionary load while Prefect does
+        engines.get(
+            ruleset_ref, workers, timeout, full_ocr
+        )  # the workers and jieba's dictionary load while Prefect does
         if server is not None:
             server.url()  # the service says it is watching once a dossier need not wait for Prefect
         with tempfile.TemporaryDirectory(prefix="dossier-watch-") as empty:  # a first flow run, of nothing:
@@ -85,6 +90,7 @@ def open_checker(ruleset_ref: str, formats: Sequence[str], timeout: float, worke
                 timeout,
                 engines=engines,
                 server=server,
+                full_ocr=full_ocr,
             )
             flow_thread.submit(warm_up, only={}, summary=False).result()  # Prefect's first-run costs go here
         yield check

@@ -176,6 +176,7 @@ def watch(
     ruleset: str = DEFAULT_RULESET,
     workers: int | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    full_ocr: bool = False,
 ) -> Counts:
     """Run the watch service until stopped (or one pass with `once`); what it did. Raises `flows.Refused`
     when it cannot start (no inbox, OUT in use, a bad ruleset)."""
@@ -192,7 +193,9 @@ def watch(
             raise Refused(f"已有监视服务在使用输出目录 {out}")
         protect_workers()
         try:
-            checker = stack.enter_context(open_checker(ruleset, formats, timeout, workers or default_workers()))
+            checker = stack.enter_context(
+                open_checker(ruleset, formats, timeout, workers or default_workers(), full_ocr)
+            )
         except RulesetError as exc:
             raise Refused(str(exc)) from exc
         registry = stack.enter_context(Registry(out / REGISTRY_FILE, RESERVED_IDS))

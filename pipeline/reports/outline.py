@@ -354,7 +354,7 @@ def _files_table(report: Report) -> Table:
     for file in report.dossier.files:
         pages = str(file.pages) if file.pages is not None else w.DASH
         if file.ocr_pages > 0:
-            pages += f"（其中 {file.ocr_pages} 页为扫描件，已文字识别）"
+            pages += w.scanned_pages_text(file.ocr_pages, file.ocr_pages_partial)
         error = file.error or ""
         if error and file.error_kind:
             error += f"（{file.error_kind}）"

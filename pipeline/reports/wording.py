@@ -282,6 +282,17 @@ def datetime_text(value: str) -> str:
     return shown
 
 
+PARTIAL_READING = "只识别了页首与标题行（足以判定材料类别，字数按已识别部分计）；需要全文时请用 --full-ocr 重新检查"
+
+
+def scanned_pages_text(pages: int, partial: int) -> str:
+    """`（其中 12 页为扫描件，已文字识别……）` for the files table."""
+    text = f"（其中 {pages} 页为扫描件，已文字识别"
+    if partial:
+        text += f"；{partial} 页{PARTIAL_READING}"
+    return text + "）"
+
+
 def metrics_text(metrics: dict[str, int | float]) -> tuple[str, Tone]:
     """An item's measures: `字数 3,412 / 上限 3,000（超出）；字符数（不计空格）3,488`, bad when over."""
     if not metrics:
@@ -303,8 +314,11 @@ def metrics_text(metrics: dict[str, int | float]) -> tuple[str, Tone]:
     chars = metrics.get("char_count_no_spaces")
     if chars is not None:
         parts.append(f"字符数（不计空格）{number_text(chars)}")
+    partial = metrics.get("ocr_pages_partial")
+    if partial:
+        parts.append(f"其中 {number_text(partial)} 页扫描页{PARTIAL_READING}")
     for key, value in metrics.items():
-        if key in {"word_count", "limit", "char_count_no_spaces"} or value is None:
+        if key in {"word_count", "limit", "char_count_no_spaces", "ocr_pages_partial"} or value is None:
             continue
         parts.append(f"{key} {number_text(value)}")
     return "；".join(parts) or DASH, tone
