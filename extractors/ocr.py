@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from core import results
 from core.paths import cache_root
 
 OCR_DPI = 200  # pages without a scan of their own (text drawn as vector outlines, say)
@@ -422,25 +422,6 @@ def _cache_key(rgb: np.ndarray, dpi: float) -> str:
     return digest.hexdigest()
 
 
-def _cache_read(key: str, cache: Path) -> dict[str, Any] | None:
-    path = cache / key[:2] / f"{key}.json"
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def _cache_write(key: str, data: dict[str, Any], cache: Path) -> None:
-    path = cache / key[:2] / f"{key}.json"
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
-        tmp.replace(path)  # atomic: parallel workers never see half a file
-    except OSError:
-        pass  # a read-only cache costs speed, not correctness
-
-
 def _to_cache(page: OcrPage, reading: Reading) -> dict[str, Any]:
     data: dict[str, Any] = {
         "lines": [[line.text, list(line.box), line.score, line.height] for line in page.lines],
@@ -492,8 +473,8 @@ def _part_key(image_key: str) -> str:
 
 
 def _cached_reading(image_key: str, partial: bool, cache: Path) -> dict[str, Any] | None:
-    full = _cache_read(image_key, cache)
-    return full if full is not None or not partial else _cache_read(_part_key(image_key), cache)
+    full = results.load(cache, image_key)
+    return full if full is not None or not partial else results.load(cache, _part_key(image_key))
 
 
 def ocr_page(
@@ -513,7 +494,7 @@ def ocr_page(
     started = time.perf_counter()
     cache = cache or cache_dir()
     shortcut = _file_page_key(file_sha256, number, dpi) if file_sha256 else None
-    known = _cache_read(shortcut, cache) if shortcut else None
+    known = results.load(cache, shortcut) if shortcut else None
     cached = _cached_reading(known["image"], partial, cache) if known else None
     if cached is not None:
         page = _from_cache(cached, rel, number)
@@ -523,12 +504,12 @@ def ocr_page(
     key = _cache_key(rgb, dpi)
     cached = _cached_reading(key, partial, cache)
     if shortcut:
-        _cache_write(shortcut, {"image": key}, cache)
+        results.store(cache, shortcut, {"image": key})
     if cached is not None:
         page = _from_cache(cached, rel, number)
         page.seconds = time.perf_counter() - started
         return page
-    begun = None if partial else _cache_read(_part_key(key), cache)
+    begun = None if partial else results.load(cache, _part_key(key))
     if begun is not None and "unread" in begun:
         reading = finish_reading(_resume(begun, rgb), threads)
     else:
@@ -551,7 +532,7 @@ def ocr_page(
         # The quad's side edges: the line's own height however skewed the page is.
         height = (np.linalg.norm(quad[3] - quad[0]) + np.linalg.norm(quad[2] - quad[1])) / 2 * scale
         page.lines.append(OcrLine(text, box, score, round(float(height), 2)))
-    _cache_write(_part_key(key) if page.partial else key, _to_cache(page, reading), cache)
+    results.store(cache, _part_key(key) if page.partial else key, _to_cache(page, reading))
     page.seconds = time.perf_counter() - started
     return page
 

@@ -13,6 +13,9 @@ pixels when asked (`dossier seals`).
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import io
 import re
 from collections.abc import Sequence
@@ -20,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core import results
 from core.model import SealMark
+from core.paths import cache_root
 
 from .ocr import load_page
 
@@ -196,8 +201,26 @@ class SealJob:
     format: str
     page: int  # 1-based; 0 searches the pictures of a Word file
     pixels: bool = False  # boxes in the image's own pixels (image files, Word pictures) instead of points
+    file_sha256: str | None = None  # with `cache`: the search is kept, and a re-run reads it back
+    cache: Path | None = None
 
     def run(self) -> SealResult:
+        key = self._key()
+        kept = results.load(self.cache, key) if self.cache and key else None
+        if kept is not None:
+            return _result_from(kept, self.rel)
+        result = self._search()
+        if self.cache and key and result.error is None:
+            results.store(self.cache, key, _result_data(result))
+        return result
+
+    def _key(self) -> str | None:
+        if not self.file_sha256:
+            return None
+        what = f"{search_code()}|{SEAL_DPI}|{self.file_sha256}|{self.format}|{self.page}|{self.pixels}"
+        return hashlib.sha256(what.encode()).hexdigest()
+
+    def _search(self) -> SealResult:
         result = SealResult(self.rel, self.page)
         try:
             if self.format == "docx":
@@ -227,6 +250,56 @@ class SealJob:
 
     def failed(self, kind: str, reason: str, seconds: float) -> SealResult:
         return SealResult(self.rel, self.page, error=reason)
+
+
+def seal_cache_dir() -> Path:
+    """Where seal searches are kept: beside the OCR results (core/paths.py)."""
+    return cache_root() / "seals"
+
+
+@functools.cache
+def search_code() -> str:
+    """The seal search's own code, hashed: a kept search is stale once the code that made it changes."""
+    digest = hashlib.sha256()
+    for module in ("seal.py", "seal_finder.py"):
+        digest.update((Path(__file__).parent / module).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _result_data(result: SealResult) -> dict[str, Any]:
+    return {
+        "page": result.page,
+        "pictures": result.pictures,
+        "unreadable": {str(k): v for k, v in result.unreadable.items()},
+        "seals": [
+            {
+                "page": m.page,
+                "bbox": list(m.bbox),
+                "score": m.score,
+                "diameter_mm": m.diameter_mm,
+                "crop_png": base64.b64encode(m.crop_png).decode("ascii"),
+                "picture": m.picture,
+                "shape": getattr(m, "shape", "round"),
+            }
+            for m in result.seals
+        ],
+    }
+
+
+def _result_from(data: dict[str, Any], rel: str) -> SealResult:
+    seals: list[SealMark] = []
+    for m in data["seals"]:
+        fields = {
+            "page": m["page"],
+            "bbox": tuple(m["bbox"]),
+            "score": m["score"],
+            "diameter_mm": m["diameter_mm"],
+            "crop_png": base64.b64decode(m["crop_png"]),
+            "picture": m["picture"],
+        }
+        seals.append(FoundSeal(**fields, shape=m["shape"]))
+    unreadable = {int(k): v for k, v in data["unreadable"].items()}
+    return SealResult(rel, data["page"], seals, None, data["pictures"], unreadable)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from core.text import count_chars_no_spaces, normalize, toc_entry
 from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
 from extractors.pdf import TableJob, mark_centred
 from extractors.sandbox import ExtractionPool, default_workers
-from extractors.seal import SealJob
+from extractors.seal import SealJob, seal_cache_dir
 from pipeline.form_grid import GridJob
 
 from .identify import Candidate, assign
@@ -52,9 +52,27 @@ def ocr_jobs(
     threads = max(1, default_workers() // max(1, min(pool_size, len(pages))))
     cache = cache_dir()
     return [
-        OcrJob(paths[doc.path], doc.path, doc.format, number, OCR_DPI, threads, cache, doc.sha256, partial)
+        OcrJob(
+            paths[doc.path],
+            doc.path,
+            doc.format,
+            number,
+            OCR_DPI,
+            threads,
+            cache,
+            doc.sha256,
+            partial and not _front(doc, number),
+        )
         for doc, number in pages
     ]
+
+
+FRONT_PAGES = 2  # the cover and the 目录 of a bound file: read in full at once, they place everything else
+BOUND_PAGES = 6  # a file this long may be a bound package
+
+
+def _front(doc: Document, number: int) -> bool:
+    return number <= FRONT_PAGES and len(doc.pages or []) >= BOUND_PAGES
 
 
 def merge_ocr(doc: Document, results: list[OcrPage]) -> None:
@@ -139,12 +157,13 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
     page's OCR the search costs little); Word files whose text calls for one (their pasted seal
     images are searched)."""
     jobs: list[SealJob] = []
+    cache = seal_cache_dir()
     for doc in documents:
         if not doc.readable:
             continue
         if doc.format == "docx":
             if ruleset.needs_seal_check(doc.text):
-                jobs.append(SealJob(paths[doc.path], doc.path, doc.format, 0))
+                jobs.append(SealJob(paths[doc.path], doc.path, doc.format, 0, file_sha256=doc.sha256, cache=cache))
             continue
         if doc.pages is None or doc.format not in SEAL_FORMATS:
             continue
@@ -163,7 +182,10 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
             for n in wanted
             if n < len(doc.pages) and count_chars_no_spaces("".join(by_page.get(n + 1, []))) <= SIGNATURE_PAGE_CHARS
         }
-        jobs.extend(SealJob(paths[doc.path], doc.path, doc.format, n) for n in sorted(wanted))
+        jobs.extend(
+            SealJob(paths[doc.path], doc.path, doc.format, n, file_sha256=doc.sha256, cache=cache)
+            for n in sorted(wanted)
+        )
     return jobs
 
 
