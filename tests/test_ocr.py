@@ -17,7 +17,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.utils import ImageReader
 from reportlab.pdfgen import canvas
 
-from core.text import count_words
+from core.text import count_words, normalize
 from extractors import read_file
 from extractors.ocr import ocr_page, recognise
 from extractors.pdf import ocr_reason
@@ -95,6 +95,56 @@ def test_turned_pages_are_read_upright(tmp_path: Path, cache: Path, rotate: int)
     assert page.height > page.width  # type: ignore[attr-defined]  # upright A4
     assert text.splitlines()[0].replace(" ", "") == truth["title"]
     assert _similarity(text, str(truth["text"])) > 0.9
+
+
+def test_orientation_is_decided_from_one_detection() -> None:
+    """A turned page is detected once as it lies; its boxes and the line classifier give the turn, so
+    the page is read once, upright: one recognition of each line, never a read of a wrong turn."""
+    from extractors import ocr
+
+    image, _ = scanned_page("introduction", seed=5, seal=False)
+    rgb = np.asarray(image.convert("RGB"))
+    engine = ocr.engine(1)
+    counted = {"lines": 0}
+    real = engine.recognize_txt
+
+    def counting(crops: list[np.ndarray]) -> object:
+        counted["lines"] += len(crops)
+        return real(crops)
+
+    for k, turn in ((0, 0), (1, 270), (2, 180), (3, 90)):
+        counted["lines"] = 0
+        engine.recognize_txt = counting
+        try:
+            reading = ocr.read_page(np.ascontiguousarray(np.rot90(rgb, k=k)))
+        finally:
+            del engine.recognize_txt
+        assert reading.turn == turn
+        assert counted["lines"] == len(reading.lines) + len(reading.unread)  # each line read once
+
+
+def test_a_partial_reading_finished_is_the_full_reading(tmp_path: Path) -> None:
+    """Read in part, a page gives its title and headings and leaves the body's long lines; read in full
+    later, only those are read, and the result is the page read in full at once."""
+    image, truth = scanned_page("development_plan", seed=3)
+    path = _image_pdf(tmp_path / "规划.pdf", [image])
+    part = ocr_page(path, path.name, "pdf", 1, cache=tmp_path / "a", partial=True)
+    assert part.partial and normalize(part.lines[0].text) == normalize(str(truth["title"]))
+    full_at_once = ocr_page(path, path.name, "pdf", 1, cache=tmp_path / "b")
+    assert not full_at_once.partial and len(part.lines) < len(full_at_once.lines) / 2
+    finished = ocr_page(path, path.name, "pdf", 1, cache=tmp_path / "a")
+    assert not finished.partial and not finished.cached
+    assert [line.text for line in finished.lines] == [line.text for line in full_at_once.lines]
+    # A full reading serves a later partial request too.
+    again = ocr_page(path, path.name, "pdf", 1, cache=tmp_path / "b", partial=True)
+    assert again.cached and not again.partial
+
+
+def test_the_models_settings_are_part_of_the_cache_key() -> None:
+    from extractors.ocr import SETTINGS, OcrSettings, engine_id
+
+    assert engine_id(SETTINGS) != engine_id(OcrSettings(det_limit=1280))
+    assert engine_id(SETTINGS) != engine_id(OcrSettings(rec_batch=6, rec_min_width=320, memory_arena=False))
 
 
 def test_ocr_runs_with_the_network_unreachable(tmp_path: Path) -> None:
