@@ -40,6 +40,7 @@ fixtures: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.scanned
+	$(BIN)/python -m scripts.bench_ocr
 	$(BIN)/python -m scripts.bench_batch
 	$(BIN)/python -m scripts.bench_watch
 
