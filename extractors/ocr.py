@@ -81,6 +81,13 @@ class OcrSettings:
 SETTINGS = OcrSettings()
 
 
+def inference_threads(workers: int) -> int:
+    """onnxruntime threads per reading process: the machine's cores shared among the processes, so one
+    each when there are as many processes as cores (pages in parallel beat threads within a page; in a
+    batch the pages of several dossiers share the processes, so a page's own dossier says nothing)."""
+    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+
+
 @dataclass(slots=True)
 class OcrLine:
     text: str

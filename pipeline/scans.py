@@ -17,9 +17,9 @@ from typing import Any
 from core.limits import Limits, describe
 from core.model import Block, Document, LimitHit
 from core.text import count_chars_no_spaces, normalize, toc_entry
-from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir
+from extractors.ocr import OCR_DPI, OcrJob, OcrLine, OcrPage, cache_dir, inference_threads
 from extractors.pdf import TableJob, mark_centred
-from extractors.sandbox import ExtractionPool, default_workers
+from extractors.sandbox import ExtractionPool
 from extractors.seal import SealJob, seal_cache_dir
 from pipeline.form_grid import GridJob
 
@@ -48,8 +48,7 @@ def ocr_jobs(
         for page in doc.pages
         if page.needs_ocr and (only is None or page.number in only.get(doc.path, ()))
     ]
-    # onnxruntime threads per job: the machine's cores shared among the jobs running at once.
-    threads = max(1, default_workers() // max(1, min(pool_size, len(pages))))
+    threads = inference_threads(pool_size)
     cache = cache_dir()
     return [
         OcrJob(
