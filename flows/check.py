@@ -8,8 +8,9 @@ a cache keyed by the dossier's content, parallel dossiers on threads (default) o
 Threads and worker processes: every task of a run shares one engine (its ruleset and pool of `workers`
 reading processes), from the `Engines` the caller holds (`run_check_dossiers(engines=…)`, else one of the
 run's own) and hands to the task threads through a context variable; on a Dask cluster each worker holds
-its own (flows/dask_engines.py). `--workers` thus stays what it is for the plain batch, and with two dossiers in
-flight one is judged (in this process) while the other's files are read (in the pool).
+its own, one pool sized to that worker whatever `--workers` says (flows/dask_engines.py). `--workers` thus stays
+what it is for the plain batch, and with two dossiers in flight one is judged (in this process) while the
+other's files are read (in the pool).
 
 Without PREFECT_API_URL, a temporary local Prefect server runs for the process (flows/server.py);
 with it, the runs show in that server's UI (flows/SERVER.md). Prefect reads its settings when it is
@@ -32,6 +33,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
@@ -89,10 +91,10 @@ RUN_ENGINES: ContextVar[Engines] = ContextVar("dossier_engines")
 def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
-    if engines is None:  # inside a Dask worker process
-        from flows.dask_engines import worker_engines
+    if engines is None:  # inside a Dask worker process: its pool is sized to that worker, not to `workers`
+        from flows.dask_engines import worker_engine
 
-        engines = worker_engines()
+        return worker_engine(ruleset_ref, timeout)
     return engines.get(ruleset_ref, workers or default_workers(), timeout)
 
 
@@ -228,8 +230,9 @@ def check_dossiers(
     """Check every dossier of INBOX (each direct child) into OUT/<id>/report.*, then OUT/summary.json and
     OUT/summary.xlsx; returns the summary rows (verdict `failed` for a dossier that got no report).
 
-    `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
-    page; `progress`: a log line per dossier (and a bar on a terminal), as `dossier batch` shows.
+    `workers`: reading processes on this machine (default: its cores; a Dask worker sizes its own pool);
+    `timeout`: seconds per file or scanned page; `progress`: a log line per dossier (and a bar on a
+    terminal), as `dossier batch` shows.
     `only` {id: name in INBOX, shown safely (core.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
     (the watch service keeps its own).
@@ -251,6 +254,7 @@ def check_dossiers(
         for future in as_completed(list(by_future)):
             ident, child = by_future[future]
             outcome, cached = _settle(future, ident, child, target, formats, this_run)
+            _let_go(future)
             outcomes[ident] = outcome
             run_logger.info(outcome_line(outcome, "，缓存" if cached else ""))  # the run's log in Prefect's UI
             log_outcome(logger, outcome, level=logging.INFO if progress else logging.DEBUG, cached=cached)
@@ -261,6 +265,15 @@ def check_dossiers(
     if summary:
         write_summary(rows, target, {item.id: item.title for item in load_ruleset(ruleset).items})
     return rows
+
+
+def _let_go(future: PrefectFuture[Outcome]) -> None:
+    """Let a Dask cluster forget a settled task's result: a worker that dies loses the results it holds,
+    and the scheduler would check those dossiers again while their futures are held, rewriting reports
+    this run has already taken."""
+    release = getattr(getattr(future, "wrapped_future", None), "release", None)
+    if callable(release):
+        release()
 
 
 def _settle(
@@ -300,6 +313,10 @@ def _settle(
 # ---------------------------------------------------------------------------------------------------
 # What `dossier batch` calls
 # ---------------------------------------------------------------------------------------------------
+
+
+def _loopback(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
 
 
 def _chosen(inbox: Path, only: dict[str, str]) -> list[tuple[str, Path]]:
@@ -366,10 +383,17 @@ def _run(
         from distributed import Client
         from prefect_dask import DaskTaskRunner
 
-        from flows.dask_engines import NAME, EnginesPlugin
+        from flows.dask_engines import NAME, EnginesPlugin, workers_elsewhere
 
         with Client(dask_address, timeout=30) as client:  # each worker holds engines of its own
             client.register_plugin(EnginesPlugin(), name=NAME)
+            elsewhere = workers_elsewhere(client) if _loopback(api_url) else []
+        if elsewhere:
+            # Their tasks would each fail with "Failed to reach API": a temporary server listens on 127.0.0.1.
+            raise RuntimeError(
+                f"Dask 工作节点在其他机器上（{'、'.join(elsewhere)}），连不到本机的 Prefect 服务 {api_url}；"
+                "请按 flows/SERVER.md 运行各机器都能访问的 Prefect 服务，并设置 PREFECT_API_URL"
+            )
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
