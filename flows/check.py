@@ -385,15 +385,14 @@ def _run(
 
         from flows.dask_engines import NAME, EnginesPlugin, workers_elsewhere
 
-        with Client(dask_address, timeout=30) as client:  # each worker holds engines of its own
-            client.register_plugin(EnginesPlugin(), name=NAME)
-            elsewhere = workers_elsewhere(client) if _loopback(api_url) else []
-        if elsewhere:
-            # Their tasks would each fail with "Failed to reach API": a temporary server listens on 127.0.0.1.
-            raise RuntimeError(
-                f"Dask 工作节点在其他机器上（{'、'.join(elsewhere)}），连不到本机的 Prefect 服务 {api_url}；"
-                "请按 flows/SERVER.md 运行各机器都能访问的 Prefect 服务，并设置 PREFECT_API_URL"
-            )
+        with Client(dask_address, timeout=30) as client:
+            if _loopback(api_url) and (elsewhere := workers_elsewhere(client)):
+                # Their tasks would each fail with "Failed to reach API" (a temporary server listens on 127.0.0.1).
+                raise RuntimeError(
+                    f"Dask 工作节点在其他机器上（{'、'.join(elsewhere)}），连不到本机的 Prefect 服务 {api_url}；"
+                    "请按 flows/SERVER.md 运行各机器都能访问的 Prefect 服务，并设置 PREFECT_API_URL"
+                )
+            client.register_plugin(EnginesPlugin(), name=NAME)  # each worker holds engines of its own
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))
