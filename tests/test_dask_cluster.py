@@ -172,6 +172,14 @@ def _finish(batch: subprocess.Popen[str], seconds: float = 300) -> tuple[int, st
     return batch.returncode, stdout + stderr
 
 
+def _errors(out: Path) -> str:
+    """The last line of every dossier's error.txt (why it failed), for an assertion's message."""
+    return "".join(
+        f"\n{path.parent.name}: {path.read_text(encoding='utf-8').strip().splitlines()[-1]}"
+        for path in sorted(out.glob("*/error.txt"))
+    )
+
+
 def _checked(events: Path) -> list[str]:
     """The dossiers the batch reported checked, one entry per report (event `dossier_checked`)."""
     if not events.exists():
@@ -210,7 +218,7 @@ def test_dossiers_are_checked_by_both_workers(cluster: Cluster, tmp_path: Path, 
     cluster.start(("small", 1), ("large", 2))
     inbox, out, events = inbox_of(tmp_path, TWO_WORKERS), tmp_path / "out", tmp_path / "events.jsonl"
     code, output = _finish(_batch(cluster.env, inbox, out, cluster.address, events))
-    assert code == 0, output
+    assert code == 0, output + _errors(out)
     _assert_every_dossier_reported_once(out, events, TWO_WORKERS, truth)
     executed = cluster.by_name(_executed)
     assert sum(executed.values()) == len(TWO_WORKERS)
@@ -242,7 +250,7 @@ def test_a_killed_worker_loses_no_dossier(cluster: Cluster, tmp_path: Path, trut
             os.killpg(batch.pid, signal.SIGKILL)
             batch.wait()
     assert reported_before < len(KILLED_WORKER)  # the kill came mid-batch
-    assert code == 0, output
+    assert code == 0, output + _errors(out)
     _assert_every_dossier_reported_once(out, events, KILLED_WORKER, truth)
     after = cluster.by_name(_counts)
     assert list(after) == ["survivor"]
