@@ -42,6 +42,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.scanned
 	$(BIN)/python -m scripts.bench_batch
 	$(BIN)/python -m scripts.bench_watch
+	$(BIN)/python -m scripts.bench_dask
 
 acceptance: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s tests/test_watch_acceptance.py
