@@ -88,6 +88,12 @@ def ruleset_fingerprint(source: str) -> str:
 RUN_ENGINES: ContextVar[Engines] = ContextVar("dossier_engines")
 
 
+def _hold_engines(stack: ExitStack, engines: Engines) -> None:
+    """`engines` for the run's task threads until `stack` closes."""
+    token = RUN_ENGINES.set(engines)
+    stack.callback(RUN_ENGINES.reset, token)
+
+
 def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
@@ -247,7 +253,10 @@ def check_dossiers(
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
     outcomes: dict[str, Outcome] = {}
     bar = _Progress(progress, len(dossiers))
-    try:
+    with ExitStack() as stack:
+        stack.callback(bar.close)
+        if RUN_ENGINES.get(None) is None:  # a run a Prefect server started (`dossier serve`): engines of its own
+            _hold_engines(stack, stack.enter_context(Engines()))
         for ident, child in dossiers:
             future = check_dossier_task.submit(child, ident, target, ruleset, list(formats), timeout, workers, as_of)
             by_future[future] = (ident, child)
@@ -259,8 +268,6 @@ def check_dossiers(
             run_logger.info(outcome_line(outcome, "，缓存" if cached else ""))  # the run's log in Prefect's UI
             log_outcome(logger, outcome, level=logging.INFO if progress else logging.DEBUG, cached=cached)
             bar.advance()
-    finally:
-        bar.close()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
     if summary:
         write_summary(rows, target, {item.id: item.title for item in load_ruleset(ruleset).items})
@@ -349,10 +356,7 @@ def run_check_dossiers(
     workers = workers or default_workers()
     _drop_thread_timeout_warning()
     with ExitStack() as stack:
-        if engines is None:
-            engines = stack.enter_context(Engines())
-        token = RUN_ENGINES.set(engines)
-        stack.callback(RUN_ENGINES.reset, token)
+        _hold_engines(stack, engines if engines is not None else stack.enter_context(Engines()))
         api_url = PREFECT_API_URL.value()
         if not api_url:
             if server is None:

@@ -116,6 +116,21 @@ def test_flow_reports_summaries_cache_and_failures(
         assert (third / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
 
 
+def test_a_run_without_engines_holds_its_own(
+    prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any]
+) -> None:
+    # The flow called as a Prefect server's run calls it (`dossier serve`): nobody hands it engines, so it
+    # holds its own for its tasks and closes them (their reading processes) at its end.
+    import multiprocessing
+
+    names = ("10-泰安市岱岳区绿色建材-简介3000字",)
+    before = set(multiprocessing.active_children())
+    rows = check.check_dossiers(inbox=str(inbox_of(tmp_path, names)), out=str(tmp_path / "out"))
+    assert [(r["id"], r["verdict"]) for r in rows] == [(n, truth[n]["verdict"]) for n in names]
+    assert check.RUN_ENGINES.get(None) is None
+    assert set(multiprocessing.active_children()) <= before
+
+
 def test_batch_rejects_an_unreachable_dask_address(tmp_path: Path) -> None:
     # Exit 2 at once: no Prefect server is started for a scheduler that is not there.
     (tmp_path / "inbox").mkdir()
