@@ -1,7 +1,9 @@
 """The engines of a Dask worker process: the flow's tasks that run there check with them.
 
 Registered on the cluster by flows/check.py `run_check_dossiers` (imported only with `--dask-address`, as
-distributed is); each worker builds its engines on first use and closes them when it stops."""
+distributed is); each worker builds its engines on first use, with one pool sized to the worker, and closes
+them when it stops. Also where the workers run, for the batch to tell whether its Prefect server is within
+their reach."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def allow_reading_processes() -> None:
         process.daemon = False
 
 
-def worker_cores(worker: Any) -> int:
+def pool_size(worker: Any) -> int:
     """Reading processes for this worker: its threads (what `dask worker --nthreads` gives it of the
     machine; all cores by default), no more than the cores it may run on."""
     return max(1, min(worker.state.nthreads, default_workers()))
@@ -44,7 +46,7 @@ class EnginesPlugin(WorkerPlugin):
     def setup(self, worker: Any) -> None:
         allow_reading_processes()
         self.engines = Engines()
-        self.cores = worker_cores(worker)
+        self.pool_size = pool_size(worker)
 
     def teardown(self, worker: Any) -> None:
         self.engines.close()
@@ -54,7 +56,7 @@ def worker_engine(ruleset_ref: str, timeout: float) -> Engine:
     """This Dask worker's engine for the ruleset (the task runs inside one): one pool per worker, sized
     to the worker, whatever `--workers` the batch's own machine was given."""
     plugin: EnginesPlugin = get_worker().plugins[NAME]
-    return plugin.engines.get(ruleset_ref, plugin.cores, timeout)
+    return plugin.engines.get(ruleset_ref, plugin.pool_size, timeout)
 
 
 def _this_machine() -> set[str]:
