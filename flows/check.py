@@ -94,6 +94,14 @@ def _hold_engines(stack: ExitStack, engines: Engines) -> None:
     stack.callback(RUN_ENGINES.reset, token)
 
 
+def _engines_unless_handed(stack: ExitStack) -> None:
+    """Engines of the run's own until `stack` closes, when its caller handed none (a run a Prefect server
+    started: `dossier serve`). Not in the flow's body: Dask workers get that function by value, with what
+    it names, and a ContextVar cannot travel."""
+    if RUN_ENGINES.get(None) is None:
+        _hold_engines(stack, stack.enter_context(Engines()))
+
+
 def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
@@ -255,8 +263,7 @@ def check_dossiers(
     bar = _Progress(progress, len(dossiers))
     with ExitStack() as stack:
         stack.callback(bar.close)
-        if RUN_ENGINES.get(None) is None:  # a run a Prefect server started (`dossier serve`): engines of its own
-            _hold_engines(stack, stack.enter_context(Engines()))
+        _engines_unless_handed(stack)
         for ident, child in dossiers:
             future = check_dossier_task.submit(child, ident, target, ruleset, list(formats), timeout, workers, as_of)
             by_future[future] = (ident, child)
