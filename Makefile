@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_ocr
 	$(BIN)/python -m scripts.bench_batch
 	$(BIN)/python -m scripts.bench_watch
+	$(BIN)/python -m scripts.bench_dask
 
 acceptance: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s tests/test_watch_acceptance.py

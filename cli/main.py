@@ -223,7 +223,10 @@ def batch(
         str, typer.Argument(metavar="INBOX", help="收件目录：每个直接子项是一个申报材料包", show_default=False)
     ],
     out: Out,
-    workers: Annotated[int, typer.Option("--workers", help="并行读取文件的进程数")] = default_workers(),
+    workers: Annotated[
+        int,
+        typer.Option("--workers", help="并行读取文件的进程数（在 Dask 集群上由各工作节点按自己的线程数决定）"),
+    ] = default_workers(),
     format_: Formats = FORMATS_DEFAULT,
     ruleset: RulesetOption = DEFAULT_RULESET,
     timeout: Timeout = DEFAULT_TIMEOUT,

@@ -20,6 +20,7 @@ from multiprocessing.util import Finalize
 from pathlib import Path
 
 PREFIX = "dossier-run-"
+_MAKING = "." + PREFIX  # a folder not yet locked by its process
 _LOCK = ".lock"
 # multiprocessing makes its sockets in the temporary folder, and a socket's path holds at most 107 bytes.
 MAX_ROOT = 107 - len("/pymp-12345678/listener-12345678")
@@ -50,10 +51,15 @@ def scratch_root() -> Path:
 def _locked_folder(base: Path) -> Path:
     """A new scratch folder in BASE, locked while this process lives and removed when it exits."""
     sweep(base)
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-", dir=base))
-    fd = os.open(folder / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
+    # Made under a name sweeps pass over, locked, then given its own: a process starting at the same moment
+    # (two Dask workers' first dossiers) could otherwise take the lock of a folder whose owner has not
+    # taken it yet, and remove the folder under it.
+    making = Path(tempfile.mkdtemp(prefix=f"{_MAKING}{os.getpid()}-", dir=base))
+    fd = os.open(making / _LOCK, os.O_CREAT | os.O_RDWR, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     _locks.append(fd)
+    folder = making.with_name(making.name.removeprefix("."))
+    making.rename(folder)
     # After multiprocessing's own exit work, which removes its folder (made inside this one) at priority -100.
     Finalize(None, _remove, args=(folder, os.getpid()), exitpriority=-101)
     return folder
@@ -69,21 +75,21 @@ def sweep(base: Path) -> list[Path]:
     """Remove the scratch folders of processes that are gone; the folders removed."""
     removed: list[Path] = []
     try:
-        candidates = [p for p in base.iterdir() if p.name.startswith(PREFIX)]
+        candidates = [p for p in base.iterdir() if p.name.startswith((PREFIX, _MAKING))]
     except OSError:
         return removed
     for folder in candidates:
         if folder == _root:
             continue
-        try:
-            fd = os.open(folder / _LOCK, os.O_RDWR)
-        except FileNotFoundError:
-            # Not ours to judge while it is being made; a folder without a lock older than a day is.
+        if folder.name.startswith(_MAKING) or not (folder / _LOCK).exists():
+            # Not ours to judge while it is being made (its lock may not be taken yet); one older than a day is.
             with contextlib.suppress(OSError):
                 if folder.is_dir() and _age(folder) > 86400:
                     shutil.rmtree(folder, ignore_errors=True)
                     removed.append(folder)
             continue
+        try:
+            fd = os.open(folder / _LOCK, os.O_RDWR)
         except OSError:
             continue
         try:

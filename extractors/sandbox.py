@@ -13,6 +13,7 @@ import ctypes
 import multiprocessing as mp
 import os
 import resource
+import select
 import shutil
 import tempfile
 import threading
@@ -89,12 +90,37 @@ def isolate_network() -> bool:
     return True
 
 
+def exit_with_owner() -> None:
+    """End this worker process as soon as the process that started it (the pool's owner) is gone.
+
+    An owner killed with SIGKILL (a Dask nanny restarting its worker, the OOM killer, `kill -9`) stops
+    nothing: an idle worker ends on the closed pipe, but one busy with a file that never finishes would
+    spin for good (its parent is the fork server, which the busy workers keep alive). Call after
+    `isolate_network()`: a new user namespace cannot be entered by a process with threads."""
+    owner = mp.parent_process()
+    if owner is None or owner.pid is None:
+        return
+    try:
+        handle = os.pidfd_open(owner.pid)
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:  # a kernel without pidfd (before 5.3): the pipe's end still stops an idle worker
+        return
+
+    def watch() -> None:
+        select.select([handle], [], [])  # readable once the owner has exited
+        os._exit(1)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()
+
+
 def _serve(conn: Connection, memory_mb: int | None, tmp: str) -> None:
     # Temporary files of this worker (and of what it starts) go in its own folder, which the pool
     # removes when the worker stops or is killed.
     os.environ["TMPDIR"] = tmp
     tempfile.tempdir = tmp
     isolate_network()
+    exit_with_owner()
     # Read here, not in the parent: `dossier check` starts its workers before it loads the settings.
     memory_mb = memory_mb or Limits.from_env().worker_memory_mb
     if memory_mb:

@@ -8,8 +8,9 @@ a cache keyed by the dossier's content, parallel dossiers on threads (default) o
 Threads and worker processes: every task of a run shares one engine (its ruleset and pool of `workers`
 reading processes), from the `Engines` the caller holds (`run_check_dossiers(engines=…)`, else one of the
 run's own) and hands to the task threads through a context variable; on a Dask cluster each worker holds
-its own (flows/dask_engines.py). `--workers` thus stays what it is for the plain batch, and with two dossiers in
-flight one is judged (in this process) while the other's files are read (in the pool).
+its own, one pool sized to that worker whatever `--workers` says (flows/dask_engines.py). `--workers` thus stays
+what it is for the plain batch, and with two dossiers in flight one is judged (in this process) while the
+other's files are read (in the pool).
 
 Without PREFECT_API_URL, a temporary local Prefect server runs for the process (flows/server.py);
 with it, the runs show in that server's UI (flows/SERVER.md). Prefect reads its settings when it is
@@ -32,6 +33,7 @@ from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from prefect import flow, get_run_logger, task
 from prefect.context import FlowRunContext, TaskRunContext
@@ -86,13 +88,27 @@ def ruleset_fingerprint(source: str) -> str:
 RUN_ENGINES: ContextVar[Engines] = ContextVar("dossier_engines")
 
 
+def _hold_engines(stack: ExitStack, engines: Engines) -> None:
+    """`engines` for the run's task threads until `stack` closes."""
+    token = RUN_ENGINES.set(engines)
+    stack.callback(RUN_ENGINES.reset, token)
+
+
+def _engines_unless_handed(stack: ExitStack) -> None:
+    """Engines of the run's own until `stack` closes, when its caller handed none (a run a Prefect server
+    started: `dossier serve`). Not in the flow's body: Dask workers get that function by value, with what
+    it names, and a ContextVar cannot travel."""
+    if RUN_ENGINES.get(None) is None:
+        _hold_engines(stack, stack.enter_context(Engines()))
+
+
 def _engine(ruleset_ref: str, workers: int | None, timeout: float, full_ocr: bool = False) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
-    if engines is None:  # inside a Dask worker process
-        from flows.dask_engines import worker_engines
+    if engines is None:  # inside a Dask worker process: its pool is sized to that worker, not to `workers`
+        from flows.dask_engines import worker_engine
 
-        engines = worker_engines()
+        return worker_engine(ruleset_ref, timeout, full_ocr)
     return engines.get(ruleset_ref, workers or default_workers(), timeout, full_ocr)
 
 
@@ -240,8 +256,9 @@ def check_dossiers(
     """Check every dossier of INBOX (each direct child) into OUT/<id>/report.*, then OUT/summary.json and
     OUT/summary.xlsx; returns the summary rows (verdict `failed` for a dossier that got no report).
 
-    `workers`: reading processes per machine (default: its cores); `timeout`: seconds per file or scanned
-    page; `progress`: a log line per dossier (and a bar on a terminal), as `dossier batch` shows.
+    `workers`: reading processes on this machine (default: its cores; a Dask worker sizes its own pool);
+    `timeout`: seconds per file or scanned page; `progress`: a log line per dossier (and a bar on a
+    terminal), as `dossier batch` shows.
     `only` {id: name in INBOX, shown safely (core.names)}: just these dossiers, under these ids (the watch service's, from its
     registry; `{}` for none: its warm-up run); `summary`: False leaves the summary files to the caller
     (the watch service keeps its own); `full_ocr`: read every scanned page in full (by default a page whose
@@ -257,7 +274,9 @@ def check_dossiers(
     by_future: dict[PrefectFuture[Outcome], tuple[str, Path]] = {}
     outcomes: dict[str, Outcome] = {}
     bar = _Progress(progress, len(dossiers))
-    try:
+    with ExitStack() as stack:
+        stack.callback(bar.close)
+        _engines_unless_handed(stack)
         for ident, child in dossiers:
             future = check_dossier_task.submit(
                 child, ident, target, ruleset, list(formats), timeout, workers, as_of, full_ocr
@@ -266,16 +285,24 @@ def check_dossiers(
         for future in as_completed(list(by_future)):
             ident, child = by_future[future]
             outcome, cached = _settle(future, ident, child, target, formats, this_run)
+            _let_go(future)
             outcomes[ident] = outcome
             run_logger.info(outcome_line(outcome, "，缓存" if cached else ""))  # the run's log in Prefect's UI
             log_outcome(logger, outcome, level=logging.INFO if progress else logging.DEBUG, cached=cached)
             bar.advance()
-    finally:
-        bar.close()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
     if summary:
         write_summary(rows, target, {item.id: item.title for item in load_ruleset(ruleset).items})
     return rows
+
+
+def _let_go(future: PrefectFuture[Outcome]) -> None:
+    """Let a Dask cluster forget a settled task's result: a worker that dies loses the results it holds,
+    and the scheduler would check those dossiers again while their futures are held, rewriting reports
+    this run has already taken."""
+    release = getattr(getattr(future, "wrapped_future", None), "release", None)
+    if callable(release):
+        release()
 
 
 def _settle(
@@ -317,6 +344,10 @@ def _settle(
 # ---------------------------------------------------------------------------------------------------
 
 
+def _loopback(url: str) -> bool:
+    return urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1")
+
+
 def _chosen(inbox: Path, only: dict[str, str]) -> list[tuple[str, Path]]:
     """The dossiers `only` names, by their names shown safely: a flow's parameters travel as JSON, which
     cannot carry a name's bytes that are not UTF-8."""
@@ -348,10 +379,7 @@ def run_check_dossiers(
     workers = workers or default_workers()
     _drop_thread_timeout_warning()
     with ExitStack() as stack:
-        if engines is None:
-            engines = stack.enter_context(Engines())
-        token = RUN_ENGINES.set(engines)
-        stack.callback(RUN_ENGINES.reset, token)
+        _hold_engines(stack, engines if engines is not None else stack.enter_context(Engines()))
         api_url = PREFECT_API_URL.value()
         if not api_url:
             if server is None:
@@ -395,10 +423,16 @@ def _run(
         from distributed import Client
         from prefect_dask import DaskTaskRunner
 
-        from flows.dask_engines import NAME, EnginesPlugin
+        from flows.dask_engines import NAME, EnginesPlugin, workers_elsewhere
 
-        with Client(dask_address, timeout=30) as client:  # each worker holds engines of its own
-            client.register_plugin(EnginesPlugin(), name=NAME)
+        with Client(dask_address, timeout=30) as client:
+            if _loopback(api_url) and (elsewhere := workers_elsewhere(client)):
+                # Their tasks would each fail with "Failed to reach API" (a temporary server listens on 127.0.0.1).
+                raise RuntimeError(
+                    f"Dask 工作节点在其他机器上（{'、'.join(elsewhere)}），连不到本机的 Prefect 服务 {api_url}；"
+                    "请按 flows/SERVER.md 运行各机器都能访问的 Prefect 服务，并设置 PREFECT_API_URL"
+                )
+            client.register_plugin(EnginesPlugin(), name=NAME)  # each worker holds engines of its own
         runner: Any = DaskTaskRunner(address=dask_address)
     else:
         runner = ThreadPoolTaskRunner(max_workers=_threads(workers))

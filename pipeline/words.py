@@ -70,7 +70,7 @@ def _core_dictionary(jieba: Any, folder: Path) -> Path:
                 if len(parts) >= 2 and parts[1].isdigit():
                     entries.append((int(parts[1]), line))
         entries.sort(reverse=True)
-        # Named by process and thread: two engines of one process may build it at the same moment.
+        # A name of this thread's own: the engine's segmenter and its evidence finder's load at once.
         tmp = target.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
         tmp.write_text("".join(line for _, line in entries[:CORE_WORDS]), encoding="utf-8")
         tmp.replace(target)

@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,19 @@ def finding_keys(report: dict[str, Any]) -> set[str]:
     return keys
 
 
+def inbox_of(root: Path, names: tuple[str, ...]) -> Path:
+    """root/inbox holding copies of these sample dossiers."""
+    inbox = root / "inbox"
+    inbox.mkdir(parents=True)
+    for name in names:
+        source = SAMPLES / "dossiers" / name
+        if source.is_dir():
+            shutil.copytree(source, inbox / name)
+        else:
+            shutil.copy2(source, inbox / name)
+    return inbox
+
+
 def batch(source: Path, out: Path) -> Path:
     """`dossier batch` over every dossier of a fixture folder, in-process."""
     from pipeline.batch import run_batch
@@ -61,6 +75,26 @@ def batch(source: Path, out: Path) -> Path:
 def sample_batch(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """`dossier batch` over every sample dossier, in-process; returns the output folder."""
     return batch(SAMPLES / "dossiers", tmp_path_factory.mktemp("batch"))
+
+
+@pytest.fixture(scope="module")
+def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A temporary Prefect server and result store for the module that asks; the environment that points
+    a `dossier batch` process at them (so it starts no server of its own)."""
+    from prefect.settings import PREFECT_API_URL, PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
+    from prefect.testing.utilities import prefect_test_harness
+
+    storage = tmp_path_factory.mktemp("prefect-results")
+    with (
+        prefect_test_harness(server_startup_timeout=180),
+        temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
+    ):
+        yield {
+            **os.environ,
+            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
+            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
+            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        }
 
 
 @pytest.fixture(scope="module")

@@ -1,8 +1,8 @@
 """The `check_dossiers` Prefect flow (flows/check.py) and `dossier batch` on it.
 
 Prefect costs seconds to start (a temporary server), so the module starts one server for all its
-tests, checks three small text dossiers in one test (reports, summaries, the cache, a failure through
-the command line) and two on a Dask cluster in another.
+tests (conftest.py `prefect_env`) and checks three small text dossiers in one test (reports, summaries,
+the cache, a failure through the command line). On a Dask cluster: tests/test_dask_cluster.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,50 +23,16 @@ import pytest
 from flows import check
 from pipeline.engine import Engine
 from pipeline.runner import content_hash
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, inbox_of
 
 DOSSIERS = SAMPLES / "dossiers"
 DOSSIER = str(Path(sys.executable).with_name("dossier"))
-# Small text dossiers (no OCR): two folders and a zip; the Dask test uses two others, so that
-# nothing it checks is in the cache the first test filled.
+# Small text dossiers (no OCR): two folders and a zip.
 FLOW_DOSSIERS = ("01-临朐县铝型材加工", "02-滕州市煤化工.zip", "08-临朐县铝型材加工-缺项")
-DASK_DOSSIERS = ("11-临朐县铝型材加工-简介2990字.zip", "13-泰安市岱岳区绿色建材-干扰词")
-
-
-def _inbox(root: Path, names: tuple[str, ...]) -> Path:
-    inbox = root / "inbox"
-    inbox.mkdir(parents=True)
-    for name in names:
-        source = DOSSIERS / name
-        if source.is_dir():
-            shutil.copytree(source, inbox / name)
-        else:
-            shutil.copy2(source, inbox / name)
-    return inbox
 
 
 def _ids(names: tuple[str, ...]) -> list[str]:
     return [n.removesuffix(".zip") for n in names]
-
-
-@pytest.fixture(scope="module")
-def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    """A temporary Prefect server and result store for this module; the environment that points a
-    `dossier batch` process at them (so it starts no server of its own)."""
-    from prefect.settings import PREFECT_API_URL, PREFECT_RESULTS_LOCAL_STORAGE_PATH, temporary_settings
-    from prefect.testing.utilities import prefect_test_harness
-
-    storage = tmp_path_factory.mktemp("prefect-results")
-    with (
-        prefect_test_harness(server_startup_timeout=180),
-        temporary_settings({PREFECT_RESULTS_LOCAL_STORAGE_PATH: storage}),
-    ):
-        yield {
-            **os.environ,
-            "PREFECT_API_URL": str(PREFECT_API_URL.value()),
-            "PREFECT_RESULTS_LOCAL_STORAGE_PATH": str(storage),
-            "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
-        }
 
 
 def _batch(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
@@ -89,7 +54,7 @@ def test_flow_reports_summaries_cache_and_failures(
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    inbox = _inbox(tmp_path, FLOW_DOSSIERS)
+    inbox = inbox_of(tmp_path, FLOW_DOSSIERS)
     ids = _ids(FLOW_DOSSIERS)
     ran: list[str] = []
     real_run_one = Engine.run_one
@@ -151,24 +116,19 @@ def test_flow_reports_summaries_cache_and_failures(
         assert (third / ident / "report.json").read_bytes() == (first / ident / "report.json").read_bytes()
 
 
-def test_batch_on_a_dask_cluster(prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any]) -> None:
-    from distributed import LocalCluster
+def test_a_run_without_engines_holds_its_own(
+    prefect_env: dict[str, str], tmp_path: Path, truth: dict[str, Any]
+) -> None:
+    # The flow called as a Prefect server's run calls it (`dossier serve`): nobody hands it engines, so it
+    # holds its own for its tasks and closes them (their reading processes) at its end.
+    import multiprocessing
 
-    inbox = _inbox(tmp_path, DASK_DOSSIERS)
-    out = tmp_path / "out"
-    with LocalCluster(
-        n_workers=1, threads_per_worker=2, processes=False, protocol="tcp", dashboard_address=None
-    ) as cluster:
-        address = cluster.scheduler_address
-        result = _batch(prefect_env, str(inbox), "--out", str(out), "--quiet", "--dask-address", address)
-        # The dossiers were checked by the cluster's worker, not by threads of the batch process.
-        assert sum(w.state.executed_count for w in cluster.workers.values()) == len(DASK_DOSSIERS)
-    assert result.returncode == 0, result.stdout + result.stderr
-    rows = _summary(out)
-    assert [r["id"] for r in rows] == _ids(DASK_DOSSIERS)
-    for row in rows:
-        assert row["verdict"] == truth[row["id"]]["verdict"]
-        assert (out / row["id"] / "report.json").is_file()
+    names = ("10-泰安市岱岳区绿色建材-简介3000字",)
+    before = set(multiprocessing.active_children())
+    rows = check.check_dossiers(inbox=str(inbox_of(tmp_path, names)), out=str(tmp_path / "out"))
+    assert [(r["id"], r["verdict"]) for r in rows] == [(n, truth[n]["verdict"]) for n in names]
+    assert check.RUN_ENGINES.get(None) is None
+    assert set(multiprocessing.active_children()) <= before
 
 
 def test_batch_rejects_an_unreachable_dask_address(tmp_path: Path) -> None:

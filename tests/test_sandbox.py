@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -64,3 +66,53 @@ def test_parallel_workers_keep_order(tmp_path: Path) -> None:
     with ExtractionPool(workers=2) as pool:
         docs = pool.run_all(jobs)
     assert [d.text for d in docs] == [f"第{i}个文件" for i in range(6)]
+
+
+OWNER = """
+import sys
+from pathlib import Path
+from extractors.sandbox import ExtractionPool, FileJob
+
+fifo = Path(sys.argv[1])
+pool = ExtractionPool(workers=1, timeout=600)
+pool._start(1)
+print(pool._workers[0].process.pid, flush=True)
+pool.run_all([FileJob(fifo, fifo.name, "0" * 64, 0)])
+"""
+
+
+def _running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def test_a_busy_reader_dies_with_a_killed_owner(tmp_path: Path) -> None:
+    # A Dask nanny restarting its worker, the OOM killer, kill -9: the owner stops nothing itself, and a
+    # reader stuck in a file (here a FIFO nobody writes to) must not go on for good.
+    fifo = tmp_path / "卡住.pdf"
+    os.mkfifo(fifo)
+    root = Path(__file__).resolve().parents[1]
+    owner = subprocess.Popen(
+        [sys.executable, "-c", OWNER, str(fifo)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=root,
+    )
+    try:
+        assert owner.stdout is not None
+        reader = int(owner.stdout.readline())
+        time.sleep(1)  # the reader is blocked in the FIFO by now
+        assert _running(reader)
+    finally:
+        owner.kill()
+        owner.wait()
+    deadline = time.monotonic() + 10
+    while _running(reader) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if _running(reader):
+        os.kill(reader, 9)
+        raise AssertionError("the reader outlived its killed owner")
