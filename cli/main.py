@@ -195,11 +195,9 @@ def check(
         from pipeline.dossier import dossier_id, write_outputs
         from pipeline.engine import Engine
 
-        engine = Engine(
-            rules, pool=pool, full_ocr=full_ocr
-        )  # jieba's dictionary and spaCy load now, while the files are read
+        engine = Engine(rules, pool=pool)  # jieba's dictionary and spaCy load now, while the files are read
         target = Path(out) if out else Path("dossier-reports") / dossier_id(dossier.name)
-        report = engine.check(dossier, as_of=day)
+        report = engine.check(dossier, as_of=day, full_ocr=full_ocr)
     written = write_outputs(report, target, formats)
     print(summary_line(report))  # terminal-safe, as every line printed here
     if report.ruleset.validity_note:
@@ -262,7 +260,7 @@ def batch(
 
     engines = Engines()
     if not dask_address:  # the workers and jieba load meanwhile too (Dask workers have their own)
-        engines.get(resolve_ruleset(ruleset), workers, timeout, full_ocr)
+        engines.get(resolve_ruleset(ruleset), workers, timeout)
     from flows.check import run_check_dossiers
 
     log = logging.getLogger("dossier.batch")

@@ -102,14 +102,14 @@ def _engines_unless_handed(stack: ExitStack) -> None:
         _hold_engines(stack, stack.enter_context(Engines()))
 
 
-def _engine(ruleset_ref: str, workers: int | None, timeout: float, full_ocr: bool = False) -> Engine:
+def _engine(ruleset_ref: str, workers: int | None, timeout: float) -> Engine:
     """The engine for the task's parameters: the run's (threads of this process) or the Dask worker's."""
     engines = RUN_ENGINES.get(None)
     if engines is None:  # inside a Dask worker process: its pool is sized to that worker, not to `workers`
         from flows.dask_engines import worker_engine
 
-        return worker_engine(ruleset_ref, timeout, full_ocr)
-    return engines.get(ruleset_ref, workers or default_workers(), timeout, full_ocr)
+        return worker_engine(ruleset_ref, timeout)
+    return engines.get(ruleset_ref, workers or default_workers(), timeout)
 
 
 def cache_key(
@@ -143,8 +143,7 @@ def cache_key(
 
 
 def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str | None:
-    full_ocr = bool(parameters.get("full_ocr"))
-    engine = _engine(parameters["ruleset_ref"], parameters["workers"], parameters["timeout"], full_ocr)
+    engine = _engine(parameters["ruleset_ref"], parameters["workers"], parameters["timeout"])
     return cache_key(
         Path(parameters["child"]),
         parameters["ident"],
@@ -152,7 +151,7 @@ def _task_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -> str 
         parameters["formats"],
         parameters["timeout"],
         parameters.get("as_of"),
-        full_ocr,
+        bool(parameters.get("full_ocr")),
     )
 
 
@@ -190,7 +189,7 @@ def check_dossier_task(
     full_ocr: bool = False,
 ) -> Outcome:
     day = dt.date.fromisoformat(as_of) if as_of else None
-    outcome = _engine(ruleset_ref, workers, timeout, full_ocr).run_one(child, ident, out, formats, day)
+    outcome = _engine(ruleset_ref, workers, timeout).run_one(child, ident, out, formats, day, full_ocr)
     context = TaskRunContext.get()
     outcome.flow_run = str(context.task_run.flow_run_id) if context else None
     return outcome

@@ -52,11 +52,11 @@ class EnginesPlugin(WorkerPlugin):
         self.engines.close()
 
 
-def worker_engine(ruleset_ref: str, timeout: float, full_ocr: bool = False) -> Engine:
+def worker_engine(ruleset_ref: str, timeout: float) -> Engine:
     """This Dask worker's engine for the ruleset (the task runs inside one): one pool per worker, sized
     to the worker, whatever `--workers` the batch's own machine was given."""
     plugin: EnginesPlugin = get_worker().plugins[NAME]
-    return plugin.engines.get(ruleset_ref, plugin.pool_size, timeout, full_ocr)
+    return plugin.engines.get(ruleset_ref, plugin.pool_size, timeout)
 
 
 def _this_machine() -> set[str]:

@@ -63,10 +63,12 @@ def run_batch(
     dossiers = dossiers_in(inbox)
     rows: list[dict[str, Any]] = []
     with (
-        Engine(ruleset, workers, timeout, full_ocr=full_ocr).warm() as engine,
+        Engine(ruleset, workers, timeout).warm() as engine,
         ThreadPoolExecutor(max_workers=2, thread_name_prefix="dossier") as threads,
     ):
-        futures = [threads.submit(engine.run_one, child, ident, out, formats) for ident, child in dossiers]
+        futures = [
+            threads.submit(engine.run_one, child, ident, out, formats, full_ocr=full_ocr) for ident, child in dossiers
+        ]
         for future in futures:
             outcome = future.result()
             rows.append(outcome.row)

@@ -61,10 +61,8 @@ class Engine:
         *,
         limits: Limits | None = None,
         pool: ExtractionPool | None = None,
-        full_ocr: bool = False,
     ) -> None:
         self.ruleset = ruleset
-        self.full_ocr = full_ocr  # read every scanned page in full, not only far enough to tell what it is
         self.limits = limits or Limits.from_env()
         self.readers = Readers(ruleset)  # starts loading now, while the files are read
         self._own_pool = pool is None
@@ -90,22 +88,34 @@ class Engine:
         self.close()
 
     def check(
-        self, path: Path, name: str | None = None, ident: str | None = None, as_of: dt.date | None = None
+        self,
+        path: Path,
+        name: str | None = None,
+        ident: str | None = None,
+        as_of: dt.date | None = None,
+        full_ocr: bool = False,
     ) -> Report:
         """Check one dossier end to end; `name` is what it is called (default: the path's name), `ident` its
         id in a batch (default: from its name), `as_of` the date the ruleset's validity is judged on
-        (default: the check's own date)."""
-        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name, self.full_ocr)
+        (default: the check's own date); `full_ocr` reads every scanned page in full (by default a page
+        whose item needs no more is read only far enough to tell what it is)."""
+        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name, full_ocr)
         return judge_dossier(read, self.ruleset, ident, as_of)
 
     def run_one(
-        self, child: Path, ident: str, out: Path, formats: Sequence[str], as_of: dt.date | None = None
+        self,
+        child: Path,
+        ident: str,
+        out: Path,
+        formats: Sequence[str],
+        as_of: dt.date | None = None,
+        full_ocr: bool = False,
     ) -> Outcome:
         """Check one dossier into out/<ident>/report.*. Never raises for a bad dossier: its row says
         `failed`, out/<ident>/error.txt says why for the maintainer and its reports say so for the clerk.
         Raises only OSError while writing the reports (a full disk, a share gone away: worth another try)."""
         try:
-            report = self.check(child, child.name, ident, as_of)
+            report = self.check(child, child.name, ident, as_of, full_ocr)
         except Exception as exc:  # a bad dossier must not stop the batch
             error, reason = traceback.format_exc(), failure_reason(exc)
             (out / ident).mkdir(parents=True, exist_ok=True)
@@ -121,25 +131,25 @@ class Engine:
 
 
 class Engines:
-    """Engines by ruleset (id or file), worker count, time limit and OCR depth, for a process that checks with the
+    """Engines by ruleset (id or file), worker count and time limit, for a process that checks with the
     settings each run names (the Prefect flow's tasks, the watch service). Its owner closes it; a ruleset
     file that changed gets a new engine (the old one is closed)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # tasks on several threads ask at once
-        self._engines: dict[tuple[str, int, float, bool], tuple[int, Engine]] = {}
+        self._engines: dict[tuple[str, int, float], tuple[int, Engine]] = {}
 
-    def get(self, ref: str, workers: int, timeout: float, full_ocr: bool = False) -> Engine:
+    def get(self, ref: str, workers: int, timeout: float) -> Engine:
         path = Path(ref) if Path(ref).suffix else None
         stamp = path.stat().st_mtime_ns if path else 0
-        key = (ref, max(1, workers), timeout, full_ocr)
+        key = (ref, max(1, workers), timeout)
         with self._lock:
             known = self._engines.get(key)
             if known is not None and known[0] == stamp:
                 return known[1]
             if known is not None:
                 known[1].close()
-            engine = Engine(load_ruleset(ref), max(1, workers), timeout, full_ocr=full_ocr).warm()
+            engine = Engine(load_ruleset(ref), max(1, workers), timeout).warm()
             self._engines[key] = (stamp, engine)
             return engine
 

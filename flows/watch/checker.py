@@ -74,9 +74,7 @@ def open_checker(
         return flow_thread.submit(run, summary=False).result()[0]
 
     with Engines() as engines, ThreadPoolExecutor(max_workers=1, thread_name_prefix="flow") as flow_thread:
-        engines.get(
-            ruleset_ref, workers, timeout, full_ocr
-        )  # the workers and jieba's dictionary load while Prefect does
+        engines.get(ruleset_ref, workers, timeout)  # the workers and jieba's dictionary load while Prefect does
         if server is not None:
             server.url()  # the service says it is watching once a dossier need not wait for Prefect
         with tempfile.TemporaryDirectory(prefix="dossier-watch-") as empty:  # a first flow run, of nothing:
