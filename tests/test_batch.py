@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from pipeline.batch import run_batch
 from pipeline.engine import Engine
 from pipeline.ruleset import load_ruleset
-from tests.conftest import SAMPLES
+from tests.conftest import inbox_of
 
 DOSSIERS = ("02-滕州市煤化工.zip", "08-临朐县铝型材加工-缺项")
 
@@ -22,15 +21,7 @@ def _events(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
 
 @pytest.fixture
 def inbox(tmp_path: Path) -> Path:
-    folder = tmp_path / "inbox"
-    folder.mkdir()
-    for name in DOSSIERS:
-        source = SAMPLES / "dossiers" / name
-        if source.is_dir():
-            shutil.copytree(source, folder / name)
-        else:
-            shutil.copy(source, folder / name)
-    return folder
+    return inbox_of(tmp_path, DOSSIERS)
 
 
 def test_each_dossier_is_a_log_event(
