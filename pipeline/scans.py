@@ -391,13 +391,15 @@ def pages_to_finish(documents: list[Document], candidates: list[Candidate], rule
     (its title or file name names the item, no rival item, no doubt about the split) as an item whose
     text no check reads (`Ruleset.reads_text`), and read well enough to be sure of. The cover, the 目录,
     unidentified pages, pages that read poorly, the form, the introduction and the declaration are all read
-    in full."""
+    in full; and every page, while a required item is missing."""
     partial = partial_pages(documents)
     if not partial:
         return {}
     before = [(c.item, c.rival) for c in candidates]
     try:
-        assign(candidates, ruleset)  # the judgement's own choice of items, on the text as it now stands
+        by_item = assign(candidates, ruleset)  # the judgement's own choice of items, on the text as it now stands
+        if any(rule.required and not by_item[rule.id] for rule in ruleset.items):
+            return partial  # a missing item may lie in the lines not read yet: no page is sure
         sure: dict[tuple[str, int], bool] = {}
         for c in candidates:
             doc, section = c.section.document, c.section
