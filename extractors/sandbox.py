@@ -18,9 +18,10 @@ import shutil
 import tempfile
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,6 +155,29 @@ def mp_context() -> mp.context.BaseContext:
     return ctx
 
 
+class PoolClosed(RuntimeError):
+    """The pool stopped (it was closed, or its dispatcher failed) before a caller's jobs were done."""
+
+
+@dataclass(eq=False)
+class _Call:
+    """One `run_all`: its results by index, and how many are still to come. Compared by identity: a
+    result finds its caller through the task that carries this very object."""
+
+    results: list[Any]
+    left: int
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+    abandoned: bool = False  # the caller stopped waiting: its jobs are dropped
+
+
+@dataclass(eq=False)
+class _Task:
+    call: _Call
+    index: int
+    job: Job
+
+
 class _Worker:
     def __init__(self, memory_mb: int | None) -> None:
         parent, child = mp_context().Pipe()
@@ -162,13 +186,15 @@ class _Worker:
         self.process = mp_context().Process(target=_serve, args=(child, memory_mb, str(self.tmp)), daemon=True)
         self.process.start()
         child.close()
-        self.job: tuple[int, Job] | None = None
+        self.task: _Task | None = None
+        self.started = 0.0
         self.deadline = 0.0
 
-    def give(self, index: int, job: Job, timeout: float) -> None:
-        self.job = (index, job)
-        self.deadline = time.monotonic() + timeout
-        self.conn.send(job)
+    def give(self, task: _Task, timeout: float) -> None:
+        self.conn.send(task.job)
+        self.task = task
+        self.started = time.monotonic()
+        self.deadline = self.started + timeout
 
     def kill(self) -> None:
         if self.process.is_alive():
@@ -188,8 +214,18 @@ class _Worker:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+WAIT_STEP = 1.0  # seconds a caller blocks at a time (see run_all)
+
+
 class ExtractionPool:
-    """Reads files in `workers` child processes, each file within `timeout` seconds."""
+    """Runs jobs in `workers` child processes, each job within `timeout` seconds.
+
+    Thread-safe: several threads may call `run_all` at once (dossiers in flight in a batch, the seal
+    search beside the text analysis) and their jobs share the workers, so none idles while another
+    caller's jobs wait. One dispatcher thread owns the workers: callers queue their jobs and wait;
+    it hands each idle worker the earliest submitted job, whoever's it is, and delivers every result
+    to the call it belongs to.
+    """
 
     def __init__(
         self,
@@ -200,24 +236,24 @@ class ExtractionPool:
         self.size = max(1, workers)
         self.timeout = timeout
         self.memory_mb = memory_mb  # None: each worker reads its cap from the settings itself
-        self._workers: list[_Worker] = []
-        self._warming: threading.Thread | None = None
+        self.busy_seconds = 0.0  # worker time spent on jobs, for benchmarks (the pool's busy share)
+        self._workers: list[_Worker] = []  # the dispatcher's alone while it runs
+        self._lock = threading.Lock()  # guards the queue, the calls and the dispatcher's state
+        self._queue: deque[_Task] = deque()
+        self._calls: set[_Call] = set()
+        self._dispatcher: threading.Thread | None = None
+        self._closing = False
+        self._close_lock = threading.Lock()
+        # Callers wake the dispatcher out of wait() with a byte here (non-blocking: a full pipe already wakes it).
+        self._wake_r, self._wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        weakref.finalize(self, _close_fds, self._wake_r, self._wake_w)
 
     def warm(self) -> ExtractionPool:
-        """Start every worker now, on a thread: their start-up (~0.4 s for the first, which starts the fork
-        server; little for the others) then overlaps with whatever the caller loads meanwhile."""
-        if self._warming is None:
-            self._warming = threading.Thread(target=self._start, args=(self.size,), name="extraction-warm", daemon=True)
-            self._warming.start()
+        """Start every worker now, on the dispatcher's thread: their start-up (~0.4 s for the first, which
+        starts the fork server; little for the others) then overlaps with whatever the caller loads meanwhile."""
+        with self._lock:
+            self._ensure_dispatcher()
         return self
-
-    def _start(self, count: int) -> None:
-        while len(self._workers) < count:
-            self._workers.append(_Worker(self.memory_mb))
-
-    def _settle(self) -> None:
-        if self._warming is not None:
-            self._warming.join()
 
     def __enter__(self) -> ExtractionPool:
         return self
@@ -226,68 +262,198 @@ class ExtractionPool:
         self.close()
 
     def close(self) -> None:
-        self._settle()
-        for worker in self._workers:
-            worker.stop()
-        self._workers = []
+        """Stop the workers. Callers still waiting get PoolClosed; the pool starts afresh if used again."""
+        with self._close_lock:
+            with self._lock:
+                self._closing = True
+                thread = self._dispatcher
+            if thread is not None:
+                self._wake()
+                thread.join()
+            for worker in self._workers:  # started without a dispatcher (`_start` alone)
+                worker.stop()
+            self._workers = []
+            with self._lock:
+                self._closing = False
 
-    def _idle_worker(self) -> _Worker:
-        for worker in self._workers:
-            if worker.job is None:
-                return worker
-        worker = _Worker(self.memory_mb)
-        self._workers.append(worker)
-        return worker
+    def run_all(self, jobs: Sequence[Job]) -> list[Any]:
+        """Every job's result (or its `failed()` result), in the order of `jobs`.
+
+        Jobs of earlier calls go first. A caller interrupted by an exception (Prefect's time limit for a
+        task, Ctrl-C) drops its jobs: the workers still busy with them are replaced, and nothing of them
+        reaches anyone else. Raises PoolClosed when the pool is closed before the jobs are done.
+        """
+        if not jobs:
+            return []
+        call = _Call([None] * len(jobs), len(jobs))
+        try:
+            with self._lock:
+                if self._closing:
+                    raise PoolClosed("读取进程已停止（程序正在退出）")
+                self._ensure_dispatcher()
+                self._calls.add(call)
+                self._queue.extend(_Task(call, i, job) for i, job in enumerate(jobs))
+            self._wake()
+            # In steps rather than one long wait: an exception sent to this thread (Prefect's time limit)
+            # is raised only when the thread runs Python code.
+            while not call.done.wait(WAIT_STEP):
+                pass
+        except BaseException:
+            self._abandon(call)
+            raise
+        if call.error is not None:
+            raise call.error
+        return call.results
+
+    # -- the callers' side --------------------------------------------------------------------------
+
+    def _ensure_dispatcher(self) -> None:
+        """Under the lock: start the dispatcher unless it runs."""
+        if self._dispatcher is None or not self._dispatcher.is_alive():
+            self._dispatcher = threading.Thread(target=self._dispatch, name="extraction-pool", daemon=True)
+            self._dispatcher.start()
+
+    def _wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self._wake_w, b"\0")
+
+    def _abandon(self, call: _Call) -> None:
+        """Drop a call's waiting jobs; the dispatcher replaces the workers running its others."""
+        with self._lock:
+            call.abandoned = True
+            self._calls.discard(call)
+            self._queue = deque(task for task in self._queue if task.call is not call)
+        self._wake()
+
+    # -- the dispatcher's side ----------------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        error: BaseException | None = None
+        try:
+            self._start(self.size)
+            while not self._closing:
+                self._drop_abandoned()  # first: the replacements are idle workers for _hand_out
+                self._hand_out()
+                self._collect()
+        except BaseException as exc:  # a bug here must not leave callers waiting for ever
+            error = exc
+        finally:
+            self._shut_down(error)
+        if error is not None:
+            raise error  # the thread's traceback, for the maintainer
+
+    def _start(self, count: int) -> None:
+        while len(self._workers) < count:
+            self._workers.append(_Worker(self.memory_mb))
 
     def _replace(self, worker: _Worker) -> None:
         worker.kill()
         self._workers.remove(worker)
+        self._workers.append(_Worker(self.memory_mb))
 
-    def run_all(self, jobs: Sequence[Job]) -> list[Any]:
-        """Every job's result (or its `failed()` result), in the order of `jobs`."""
-        self._settle()
-        results: list[Any] = [None] * len(jobs)
-        pending = deque(enumerate(jobs))
-        busy: list[_Worker] = []
-        while pending or busy:
-            while pending and len(busy) < self.size:
-                index, job = pending.popleft()
-                worker = self._idle_worker()
+    def _drop_abandoned(self) -> None:
+        """Replace the workers busy with a job nobody waits for any more."""
+        for worker in [w for w in self._workers if w.task is not None and w.task.call.abandoned]:
+            self._replace(worker)
+
+    def _hand_out(self) -> None:
+        """Give each idle worker the earliest submitted job still waiting."""
+        while True:
+            idle = next((w for w in self._workers if w.task is None), None)
+            if idle is None:
+                return
+            with self._lock:
+                if not self._queue:
+                    return
+                task = self._queue.popleft()
+            try:
+                idle.give(task, self.timeout)
+            except OSError:  # the worker died while idle: its replacement takes the job
+                with self._lock:
+                    if not task.call.abandoned:
+                        self._queue.appendleft(task)
+                self._replace(idle)
+            except Exception as exc:  # the job cannot be sent (not picklable): a bug its caller sees
+                self._fail(task.call, exc)
+
+    def _collect(self) -> None:
+        """Wait for a result, a time limit or a caller, and settle what happened."""
+        busy = [w for w in self._workers if w.task is not None]
+        timeout = max(0.0, min(w.deadline for w in busy) - time.monotonic()) if busy else None
+        ready = wait([self._wake_r, *(w.conn for w in busy)], timeout=timeout)
+        if self._wake_r in ready:
+            with contextlib.suppress(BlockingIOError):
+                while os.read(self._wake_r, 4096):
+                    pass
+        now = time.monotonic()
+        for worker in busy:
+            task = worker.task
+            assert task is not None
+            if worker.conn in ready:
                 try:
-                    worker.give(index, job, self.timeout)
-                except (BrokenPipeError, OSError):
+                    result = worker.conn.recv()
+                except (EOFError, OSError):
+                    self._finish(task, task.job.failed("crash", _crash_reason(worker), now - worker.started), worker)
                     self._replace(worker)
-                    pending.appendleft((index, job))
                     continue
-                busy.append(worker)
-            now = time.monotonic()
-            ready = wait([w.conn for w in busy], timeout=max(0.0, min(w.deadline for w in busy) - now))
-            for worker in list(busy):
-                assert worker.job is not None
-                index, job = worker.job
-                if worker.conn in ready:
-                    try:
-                        results[index] = worker.conn.recv()
-                    except (EOFError, OSError):
-                        code = worker.process.exitcode if not worker.process.is_alive() else None
-                        worker.process.join(timeout=1)
-                        code = worker.process.exitcode if code is None else code
-                        reason = "解析器在读取此文件时崩溃（文件可能已损坏或被恶意构造）"
-                        if code is not None and code < 0:
-                            reason += f"，信号 {-code}"
-                        results[index] = job.failed("crash", reason, self.timeout - worker.deadline + now)
-                        busy.remove(worker)
-                        self._replace(worker)
-                        continue
-                    worker.job = None
-                    busy.remove(worker)
-                elif time.monotonic() >= worker.deadline:
-                    results[index] = job.failed(
-                        "timeout", f"读取超过 {self.timeout:g} 秒仍未完成，已放弃此文件", self.timeout
-                    )
-                    busy.remove(worker)
-                    self._replace(worker)
-        return results
+                worker.task = None
+                self._finish(task, result, worker)
+            elif now >= worker.deadline:
+                reason = f"读取超过 {self.timeout:g} 秒仍未完成，已放弃此文件"
+                self._finish(task, task.job.failed("timeout", reason, self.timeout), worker)
+                self._replace(worker)
+
+    def _finish(self, task: _Task, result: Any, worker: _Worker) -> None:
+        self.busy_seconds += time.monotonic() - worker.started
+        call = task.call
+        if call.abandoned:
+            return
+        call.results[task.index] = result
+        call.left -= 1
+        if call.left == 0:
+            with self._lock:
+                self._calls.discard(call)
+            call.done.set()
+
+    def _fail(self, call: _Call, error: BaseException) -> None:
+        """End a call with an error its caller raises; its other jobs are dropped."""
+        call.error = error
+        self._abandon(call)
+        call.done.set()
+
+    def _shut_down(self, error: BaseException | None) -> None:
+        """The dispatcher's last act: stop the workers, fail every call still waiting."""
+        for worker in self._workers:
+            if worker.task is None:
+                worker.stop()
+            else:
+                worker.kill()
+        self._workers = []
+        with self._lock:
+            calls, self._calls = self._calls, set()
+            self._queue.clear()
+            self._dispatcher = None
+        for call in calls:
+            reason = "读取进程已停止（程序正在退出）" if error is None else f"读取进程池出错：{type(error).__name__}"
+            call.error = PoolClosed(reason)
+            call.error.__cause__ = error
+            call.done.set()
+
+
+def _crash_reason(worker: _Worker) -> str:
+    code = worker.process.exitcode if not worker.process.is_alive() else None
+    worker.process.join(timeout=1)
+    code = worker.process.exitcode if code is None else code
+    reason = "解析器在读取此文件时崩溃（文件可能已损坏或被恶意构造）"
+    if code is not None and code < 0:
+        reason += f"，信号 {-code}"
+    return reason
+
+
+def _close_fds(*fds: int) -> None:
+    for fd in fds:
+        with contextlib.suppress(OSError):
+            os.close(fd)
 
 
 def default_workers() -> int:

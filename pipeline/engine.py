@@ -4,8 +4,9 @@ One engine per ruleset and process: the ruleset, its readers (the jieba segmente
 finder) and the pool of reading processes. The CLI's `check`, the plain batch, the Prefect flow's tasks and
 the watch service each hold one and close it when done; nothing of it lives in module globals.
 
-Threads: several dossiers may be in flight at once (one is judged in this process while the next one's
-files are read in the pool). The pool is not thread-safe, so `SharedPool` lets one `run_all` in at a time.
+Threads: several dossiers may be in flight at once, sharing the engine. The pool is thread-safe and
+interleaves their jobs on its workers (extractors/sandbox.py), so one dossier's files and pages are read
+while another is judged, and the next dossier's pages fill the workers its predecessor's last pages leave idle.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ import threading
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from core.limits import Limits
 from core.names import shown
@@ -26,27 +26,6 @@ from .report import Report
 from .reports import failed_row, summary_row
 from .ruleset import Ruleset, load_ruleset
 from .runner import Outcome, failure_reason
-
-
-class SharedPool(ExtractionPool):
-    """An ExtractionPool several threads share: one `run_all` at a time.
-
-    A thread reads under the lock and judges outside it, so a second dossier's files are read while the
-    first is judged. If a run is interrupted (a time limit raises inside it), the workers are replaced:
-    they may still be busy with jobs nobody waits for.
-    """
-
-    def __init__(self, workers: int, timeout: float, memory_mb: int | None = None) -> None:
-        super().__init__(workers=workers, timeout=timeout, memory_mb=memory_mb)
-        self._run_lock = threading.Lock()
-
-    def run_all(self, jobs: Sequence[Any]) -> list[Any]:
-        with self._run_lock:
-            try:
-                return super().run_all(jobs)
-            except BaseException:
-                self.close()
-                raise
 
 
 class Engine:
@@ -69,7 +48,7 @@ class Engine:
         self.pool = (
             pool
             if pool is not None
-            else SharedPool(max(1, workers or default_workers()), timeout, self.limits.worker_memory_mb)
+            else ExtractionPool(max(1, workers or default_workers()), timeout, self.limits.worker_memory_mb)
         )
 
     def warm(self) -> Engine:

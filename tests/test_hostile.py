@@ -322,12 +322,12 @@ def test_names_are_shown_safely() -> None:
 
 def test_reading_processes_have_no_network(pool: ExtractionPool) -> None:
     """The workers live in a network namespace of their own: nothing they run reaches any address."""
-    pool.run_all([])
-    pool._start(pool.size)
+    pool.warm()  # its dispatcher starts every worker
     own = os.readlink("/proc/self/ns/net")
 
     def isolated() -> bool:
-        return all(os.readlink(f"/proc/{w.process.pid}/ns/net") != own for w in pool._workers)
+        workers = list(pool._workers)
+        return len(workers) == pool.size and all(os.readlink(f"/proc/{w.process.pid}/ns/net") != own for w in workers)
 
     deadline = time.monotonic() + 20  # a worker moves into its namespace first thing once it runs
     while not isolated() and time.monotonic() < deadline:
