@@ -151,10 +151,10 @@ SIGNATURE_PAGE_CHARS = 200  # a page after a sealed one holding at most this is 
 
 
 def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Ruleset) -> list[SealJob]:
-    """Pages that mention sealing or carry the title of an item needing a seal, and every scanned page
-    (a seal or a photocopy over the 盖章 line can hide the very words that call for it; next to the
-    page's OCR the search costs little); Word files whose text calls for one (their pasted seal
-    images are searched)."""
+    """Pages that mention sealing or carry the title of an item needing a seal, and every scanned page read
+    in full (a seal or a photocopy over the 盖章 line can hide the very words that call for it; next to the
+    page's OCR the search costs little); Word files whose text calls for one (their pasted seal images are
+    searched)."""
     jobs: list[SealJob] = []
     cache = seal_cache_dir()
     for doc in documents:
@@ -169,10 +169,10 @@ def seal_jobs(documents: list[Document], paths: dict[str, Path], ruleset: Rulese
         by_page: dict[int | None, list[str]] = {}
         for block in doc.blocks:
             by_page.setdefault(block.page, []).append(block.text)
-        wanted = {
-            page.number
-            for page in doc.pages
-            if page.ocr_confidence is not None or ruleset.needs_seal_check("\n".join(by_page.get(page.number, [])))
+        # (A page read only in part belongs, surely, to an item no check reads and none needs sealed.)
+        scanned = {p.number for p in doc.pages if p.ocr_confidence is not None and not p.ocr_partial}
+        wanted = scanned | {
+            page.number for page in doc.pages if ruleset.needs_seal_check("\n".join(by_page.get(page.number, [])))
         }
         # A signature block cut by a page break (特此声明 / 负责人（签字） 日期 over the page) carries
         # its seal on the short page after the one that calls for it.
