@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.limits import Limits
 from core.names import shown
-from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
+from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers, queue_as_one
 
 from .dossier import Readers, failure_report, judge_dossier, read_dossier, write_outputs
 from .report import Report
@@ -72,7 +72,8 @@ class Engine:
         """Check one dossier end to end; `name` is what it is called (default: the path's name), `ident` its
         id in a batch (default: from its name), `as_of` the date the ruleset's validity is judged on
         (default: the check's own date)."""
-        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name)
+        with queue_as_one():  # this dossier's jobs go before those of dossiers begun after it
+            read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name)
         return judge_dossier(read, self.ruleset, ident, as_of)
 
     def run_one(
