@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.scanned
 	$(BIN)/python -m scripts.bench_batch
+	$(BIN)/python -m scripts.bench_pool
 	$(BIN)/python -m scripts.bench_watch
 
 acceptance: $(STAMP)
