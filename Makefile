@@ -41,8 +41,8 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench
 	$(BIN)/python -m scripts.scanned
 	$(BIN)/python -m scripts.bench_ocr
-	$(BIN)/python -m scripts.bench_pool --runs 1
 	$(BIN)/python -m scripts.bench_batch
+	$(BIN)/python -m scripts.bench_pool
 	$(BIN)/python -m scripts.bench_watch
 	$(BIN)/python -m scripts.bench_dask
 

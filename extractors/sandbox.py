@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import heapq
+import itertools
 import multiprocessing as mp
 import os
 import resource
@@ -19,8 +21,8 @@ import tempfile
 import threading
 import time
 import weakref
-from collections import deque
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -216,6 +218,21 @@ class _Worker:
 
 WAIT_STEP = 1.0  # seconds a caller blocks at a time (see run_all)
 
+_TURNS = itertools.count()  # one sequence for turns and lone calls: their order in the queue
+_TURN: ContextVar[int | None] = ContextVar("extraction_turn", default=None)
+
+
+@contextlib.contextmanager
+def queue_as_one() -> Iterator[None]:
+    """Every `run_all` inside this block (and in threads started with a copy of its context) queues as if
+    submitted when the block began: a dossier's later jobs (its seal search after its OCR) go ahead of
+    those of dossiers begun after it, so its latency does not grow with the work queued behind it."""
+    token = _TURN.set(next(_TURNS))
+    try:
+        yield
+    finally:
+        _TURN.reset(token)
+
 
 class ExtractionPool:
     """Runs jobs in `workers` child processes, each job within `timeout` seconds.
@@ -223,8 +240,8 @@ class ExtractionPool:
     Thread-safe: several threads may call `run_all` at once (dossiers in flight in a batch, the seal
     search beside the text analysis) and their jobs share the workers, so none idles while another
     caller's jobs wait. One dispatcher thread owns the workers: callers queue their jobs and wait;
-    it hands each idle worker the earliest submitted job, whoever's it is, and delivers every result
-    to the call it belongs to.
+    it hands each idle worker the first job waiting, whoever's it is (earliest submitted, or of the
+    earliest turn: `queue_as_one`), and delivers every result to the call it belongs to.
     """
 
     def __init__(
@@ -239,7 +256,8 @@ class ExtractionPool:
         self.busy_seconds = 0.0  # worker time spent on jobs, for benchmarks (the pool's busy share)
         self._workers: list[_Worker] = []  # the dispatcher's alone while it runs
         self._lock = threading.Lock()  # guards the queue, the calls and the dispatcher's state
-        self._queue: deque[_Task] = deque()
+        self._queue: list[tuple[int, int, _Task]] = []  # a heap by (turn, submission)
+        self._submitted = itertools.count()
         self._calls: set[_Call] = set()
         self._dispatcher: threading.Thread | None = None
         self._closing = False
@@ -279,20 +297,23 @@ class ExtractionPool:
     def run_all(self, jobs: Sequence[Job]) -> list[Any]:
         """Every job's result (or its `failed()` result), in the order of `jobs`.
 
-        Jobs of earlier calls go first. A caller interrupted by an exception (Prefect's time limit for a
+        Jobs of earlier calls (or turns, see `queue_as_one`) go first. A caller interrupted by an exception (Prefect's time limit for a
         task, Ctrl-C) drops its jobs: the workers still busy with them are replaced, and nothing of them
         reaches anyone else. Raises PoolClosed when the pool is closed before the jobs are done.
         """
         if not jobs:
             return []
         call = _Call([None] * len(jobs), len(jobs))
+        turn = _TURN.get()
+        turn = next(_TURNS) if turn is None else turn
         try:
             with self._lock:
                 if self._closing:
                     raise PoolClosed("读取进程已停止（程序正在退出）")
                 self._ensure_dispatcher()
                 self._calls.add(call)
-                self._queue.extend(_Task(call, i, job) for i, job in enumerate(jobs))
+                for i, job in enumerate(jobs):
+                    heapq.heappush(self._queue, (turn, next(self._submitted), _Task(call, i, job)))
             self._wake()
             # In steps rather than one long wait: an exception sent to this thread (Prefect's time limit)
             # is raised only when the thread runs Python code.
@@ -322,7 +343,8 @@ class ExtractionPool:
         with self._lock:
             call.abandoned = True
             self._calls.discard(call)
-            self._queue = deque(task for task in self._queue if task.call is not call)
+            self._queue = [entry for entry in self._queue if entry[2].call is not call]
+            heapq.heapify(self._queue)
         self._wake()
 
     # -- the dispatcher's side ----------------------------------------------------------------------
@@ -357,7 +379,7 @@ class ExtractionPool:
             self._replace(worker)
 
     def _hand_out(self) -> None:
-        """Give each idle worker the earliest submitted job still waiting."""
+        """Give each idle worker the first job waiting (earliest turn, then earliest submitted)."""
         while True:
             idle = next((w for w in self._workers if w.task is None), None)
             if idle is None:
@@ -365,13 +387,14 @@ class ExtractionPool:
             with self._lock:
                 if not self._queue:
                     return
-                task = self._queue.popleft()
+                entry = heapq.heappop(self._queue)
+            task = entry[2]
             try:
                 idle.give(task, self.timeout)
             except OSError:  # the worker died while idle: its replacement takes the job
                 with self._lock:
                     if not task.call.abandoned:
-                        self._queue.appendleft(task)
+                        heapq.heappush(self._queue, entry)
                 self._replace(idle)
             except Exception as exc:  # the job cannot be sent (not picklable): a bug its caller sees
                 self._fail(task.call, exc)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from core.limits import Limits
 from core.names import shown
-from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
+from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers, queue_as_one
 
 from .dossier import Readers, failure_report, judge_dossier, read_dossier, write_outputs
 from .report import Report
@@ -78,7 +78,8 @@ class Engine:
         id in a batch (default: from its name), `as_of` the date the ruleset's validity is judged on
         (default: the check's own date); `full_ocr` reads every scanned page in full (by default a page
         whose item needs no more is read only far enough to tell what it is)."""
-        read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name, full_ocr)
+        with queue_as_one():  # this dossier's jobs go before those of dossiers begun after it
+            read = read_dossier(path, self.pool, self.ruleset, self.readers, self.limits, name, full_ocr)
         return judge_dossier(read, self.ruleset, ident, as_of)
 
     def run_one(

@@ -8,6 +8,7 @@ of the same dossier costs a render per page and no recognition.
 
 from __future__ import annotations
 
+import contextvars
 import re
 import threading
 from collections.abc import Callable
@@ -208,7 +209,8 @@ def seals_and_forms(
         except BaseException as exc:  # handed to finish(), in the caller's thread
             failure.append(exc)
 
-    thread = threading.Thread(target=run, name="seals-and-forms", daemon=True)
+    # In this context: the jobs queue in the dossier's turn (extractors/sandbox.py queue_as_one).
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,), name="seals-and-forms", daemon=True)
     thread.start()
 
     def finish() -> None:

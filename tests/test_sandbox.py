@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from extractors.sandbox import ExtractionPool, FileJob, PoolClosed
+from extractors.sandbox import ExtractionPool, FileJob, PoolClosed, queue_as_one
 
 
 def _job(path: Path) -> FileJob:
@@ -202,6 +202,33 @@ def test_an_idle_worker_takes_the_earliest_submitted_job(tmp_path: Path) -> None
         gate.touch()
         assert _tags(a.result()) == ["A0", "A1", "A2"] and _tags(b.result()) == ["B0", "B1"]
     assert log.read_text(encoding="utf-8").split() == ["A0", "A1", "A2", "B0", "B1"]
+
+
+def test_jobs_queued_as_one_go_in_the_turn_they_began(tmp_path: Path) -> None:
+    """A dossier's later jobs (its seal search) go before those of a dossier begun after it."""
+    log, b_started, gate = tmp_path / "log", tmp_path / "b-started", tmp_path / "gate"
+    b_jobs = [Tagged("B0", started=b_started, gate=gate, log=log), Tagged("B1", log=log), Tagged("B2", log=log)]
+    e_jobs = [Tagged("E0", log=log), Tagged("E1", log=log)]
+    turn_begun, b_running = threading.Event(), threading.Event()
+
+    def earlier_turn(pool: ExtractionPool) -> list[tuple[str, Any]]:
+        with queue_as_one():
+            turn_begun.set()
+            b_running.wait()
+            return pool.run_all(e_jobs)
+
+    with ExtractionPool(workers=1, timeout=60) as pool, ThreadPoolExecutor(2) as threads:
+        e = threads.submit(earlier_turn, pool)
+        turn_begun.wait()
+        b = threads.submit(pool.run_all, b_jobs)
+        _wait_for(b_started)
+        b_running.set()
+        deadline = time.monotonic() + 30  # a guard against hanging, not a measure
+        while len(pool._queue) < 4 and time.monotonic() < deadline:  # B1 B2 E0 E1 wait while B0 runs
+            time.sleep(0.02)
+        gate.touch()
+        assert _tags(e.result()) == ["E0", "E1"] and _tags(b.result()) == ["B0", "B1", "B2"]
+    assert log.read_text(encoding="utf-8").split() == ["B0", "E0", "E1", "B1", "B2"]
 
 
 def test_one_callers_crash_and_timeout_leave_the_others_results_alone(tmp_path: Path) -> None:
