@@ -2,7 +2,7 @@
 
 Read from OUT/summary.json (one row per dossier checked, `pipeline.reports.summary.SummaryRow`) and, where
 the watch service keeps one, its registry OUT/registry.sqlite3 (what is queued or being checked now), plus
-the clerk's decisions (final verdicts). Never from the dossiers' report.json files: a round of 500 loads in
+the clerk's final verdicts (written into summary.json's rows). Never from the dossiers' report.json files: a round of 500 loads in
 well under a second. The result is kept until one of those files changes (their sizes and mtimes).
 """
 
@@ -13,18 +13,17 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry
+from pipeline.review import FILENAME as DECISIONS_FILE
 
 logger = logging.getLogger("dossier.web")
 
 SUMMARY_FILE = "summary.json"
-DECISIONS_FILE = "decisions.sqlite3"
 VERDICTS = ("complete", "incomplete", "failed")
 STATES = ("queued", "running", "done", "failed")
 COUNT_KEYS = ("complete", "incomplete", "failed", "queued", "running", "total")
@@ -41,7 +40,8 @@ class RoundRow:
     state: str  # queued | running | done | failed
     errors: int
     warnings: int
-    review_count: int
+    review_count: int  # the tool's LOW_CONFIDENCE and LIMIT_REACHED warnings
+    final_review_count: int  # what is left to look at after the clerk's decisions
     checked_at: str  # ISO 8601, "" while not yet checked
     decisions: int  # the clerk's decisions in force
     stale: int  # decisions that no longer apply to the content checked
@@ -73,14 +73,6 @@ def counts(rows: list[RoundRow]) -> dict[str, int]:
             found[key] += 1
     found["total"] = len(rows)
     return found
-
-
-# Decision counts by dossier id: (in force, stale). Supplied by the review module when it is there.
-DecisionCounts = Callable[[Path], dict[str, tuple[int, int]]]
-
-
-def _no_decisions(out: Path) -> dict[str, tuple[int, int]]:
-    return {}
 
 
 def _mtime_text(path: Path) -> str:
@@ -119,7 +111,7 @@ def read_summary(out: Path) -> tuple[list[dict[str, Any]], str | None]:
     )
 
 
-def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> Round:
+def build_round(out: Path) -> Round:
     """The round as it stands now (no cache: see `RoundReader`)."""
     summary, inbox = read_summary(out)
     registry_rows: dict[str, Any] = {}
@@ -130,7 +122,6 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
             registry_rows = {row.id: row for row in registry.rows()}
         finally:
             registry.close()
-    decided = decision_counts(out)
     rows: list[RoundRow] = []
     seen: set[str] = set()
     for data in summary:
@@ -139,8 +130,8 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
             continue
         seen.add(ident)
         verdict = str(data.get("verdict") or "")
-        review = data.get("review") if isinstance(data.get("review"), dict) else {}
-        final = str(data.get("final_verdict") or review.get("verdict") or verdict)
+        final = str(data.get("final_verdict") or verdict)
+        final_reviews = data.get("final_review_count")
         in_registry = registry_rows.get(ident)
         state = in_registry.state if in_registry is not None else ("failed" if verdict == "failed" else "done")
         checked_at = str(data.get("checked_at") or "")
@@ -148,7 +139,6 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
             checked_at = in_registry.finished or ""
         if not checked_at and data.get("report"):
             checked_at = _mtime_text(out / ident / "report.json")
-        count, stale = decided.get(ident, (0, 0))
         rows.append(
             RoundRow(
                 id=ident,
@@ -159,9 +149,10 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
                 errors=_number(data.get("errors")),
                 warnings=_number(data.get("warnings")),
                 review_count=_number(data.get("review_count")),
+                final_review_count=_number(data.get("review_count") if final_reviews is None else final_reviews),
                 checked_at=checked_at,
-                decisions=count,
-                stale=stale,
+                decisions=_number(data.get("decisions")),
+                stale=_number(data.get("stale_decisions")),
                 failure=str(data.get("failure") or ""),
                 has_report=bool(data.get("report")),
             )
@@ -180,6 +171,7 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
                 errors=0,
                 warnings=0,
                 review_count=0,
+                final_review_count=0,
                 checked_at=entry.finished or "",
                 decisions=0,
                 stale=0,
@@ -194,9 +186,8 @@ def build_round(out: Path, decision_counts: DecisionCounts = _no_decisions) -> R
 class RoundReader:
     """The round of OUT, read again only when summary.json, the registry or the decisions changed."""
 
-    def __init__(self, out: Path, decision_counts: DecisionCounts = _no_decisions) -> None:
+    def __init__(self, out: Path) -> None:
         self.out = out
-        self.decision_counts = decision_counts
         self._lock = threading.Lock()
         self._key: tuple[tuple[int, int], ...] | None = None
         self._round: Round | None = None
@@ -209,6 +200,6 @@ class RoundReader:
         key = self._signature()
         with self._lock:
             if self._round is None or key != self._key:
-                self._round = build_round(self.out, self.decision_counts)
+                self._round = build_round(self.out)
                 self._key = key
             return self._round
