@@ -565,7 +565,7 @@ def user_list(out: UserOut, users: UsersOption = None) -> ExitCode:
     except UsersError as exc:
         raise UsageError(str(exc)) from exc
     for name, entry in sorted(found.items()):
-        print(terminal_safe(f"{name}\t{entry.get('changed', '')}"))
+        print(terminal_safe(f"{name}  {entry.get('changed', '')}"))
     if not found:
         print("（还没有用户）", file=sys.stderr)
     return ExitCode.OK
