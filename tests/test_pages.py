@@ -23,7 +23,16 @@ from extractors.sandbox import ExtractionPool
 from pipeline.engine import Engine
 from pipeline.report import Report, SealFound
 from tests.conftest import inbox_of
-from web.pages import PageUnavailable, UnsafePath, open_file, page_boxes, page_count, render_page, resolve_source
+from web.pages import (
+    PageUnavailable,
+    UnsafePath,
+    item_pages,
+    open_file,
+    page_boxes,
+    page_count,
+    render_page,
+    resolve_source,
+)
 from web.pages import source_root as find_source_root
 
 FOLDER = "01-临朐县铝型材加工"  # .docx and .pdf files; the declaration a sealed PDF
@@ -344,3 +353,4 @@ def test_item_titles_in_a_bound_word_file(
     assert list(found) == [i.id for i in report.items if i.present]
     assert 1 not in found.values()
     assert sorted(found.values()) == list(found.values())
+    assert item_pages(report, 0, source, tmp_path, pool=pool) == found
