@@ -14,6 +14,7 @@ import shutil
 import sqlite3
 import threading
 import time
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,10 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from fastapi.testclient import TestClient
+
+with warnings.catch_warnings():  # starlette's note that httpx will give way to httpx2 in its test client
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from fastapi.testclient import TestClient
 
 from cli.main import main
 from tests.conftest import SAMPLES

@@ -393,12 +393,17 @@ def build(config: WebConfig) -> FastAPI:
         if len(deadline) > 100 or len(contact) > 200 or len(authority) > 100:
             return JSONResponse({"error": "期限、联系方式或发文机关过长"}, status_code=400)
         from pipeline.reports.notice import write_notice
-
         from pipeline.review import load_report
 
         scratch = Path(tempfile.mkdtemp(prefix="dossier-web-"))
         path = scratch / "notice.docx"
-        write_notice(load_report(folder), path, deadline.strip(), contact.strip(), authority.strip() or None)
+        write_notice(
+            load_report(folder),
+            path,
+            deadline=deadline.strip() or None,
+            contact=contact.strip() or None,
+            authority=authority.strip() or None,
+        )
         return _download(path, f"{ident}-补正通知.docx", d.MEDIA_TYPES["docx"], scratch)
 
     @app.get("/d/{ident}/seal/{item}.png")
