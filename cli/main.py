@@ -173,6 +173,16 @@ def check(
     ] = default_workers(),
     as_of: AsOf = None,
     full_ocr: FullOcr = False,
+    notice_deadline: Annotated[
+        str | None,
+        typer.Option(
+            "--notice-deadline", help="补正通知中的补正期限（如 2026年12月15日；默认留空待填）", show_default=False
+        ),
+    ] = None,
+    notice_contact: Annotated[
+        str | None,
+        typer.Option("--notice-contact", help="补正通知中的联系人及电话（默认留空待填）", show_default=False),
+    ] = None,
 ) -> ExitCode:
     day = _as_of(as_of)
     _check_pool(workers, timeout)
@@ -186,6 +196,8 @@ def check(
     except NotADossier as exc:
         raise UsageError(f"{exc}：{dossier}") from exc
     formats = _formats(format_)
+    if (notice_deadline or notice_contact) and Format.NOTICE.value not in formats:
+        raise UsageError("--notice-deadline、--notice-contact 须与 --format notice 一起使用")
     # Every worker starts at once (forked from one fork server, the second costs little): the seal search
     # and the form's tables use them all right after the files are read, as scanned pages do. The pipeline
     # is imported while they start.
@@ -198,7 +210,12 @@ def check(
         engine = Engine(rules, pool=pool)  # jieba's dictionary and spaCy load now, while the files are read
         target = Path(out) if out else Path("dossier-reports") / dossier_id(dossier.name)
         report = engine.check(dossier, as_of=day, full_ocr=full_ocr)
-    written = write_outputs(report, target, formats)
+    notice = None
+    if Format.NOTICE.value in formats:  # python-docx loads only for the letter
+        from pipeline.reports.notice import NoticeOptions
+
+        notice = NoticeOptions(notice_deadline, notice_contact)
+    written = write_outputs(report, target, formats, notice=notice)
     print(summary_line(report))  # terminal-safe, as every line printed here
     if report.ruleset.validity_note:
         print(terminal_safe(f"  注意：{report.ruleset.validity_note}"))

@@ -1,0 +1,1 @@
+"""The clerk's web page over a batch or watch output folder."""
