@@ -426,6 +426,7 @@ def demo(out: Annotated[str, typer.Option("--out", help="输出目录")] = "out/
     print(f"\n共 {len(rows)} 个申报材料包：{complete} 个齐全，{len(rows) - complete} 个需补正或处理失败。")
     print(f"每个材料包的报告：{target}/<材料包>/report.html")
     print(f"汇总表：{target / 'summary.xlsx'}（{target / 'summary.json'}）")
+    print(f"在浏览器中查看与人工确认：dossier web {target}（然后打开 http://127.0.0.1:8400/）")
     return ExitCode.OK
 
 
