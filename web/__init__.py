@@ -7,6 +7,8 @@ Layout of the package:
 - `auth.py`: users (scrypt hashes), sessions, CSRF, the Host check;
 - `upload.py`: uploads streamed into the inbox, atomically;
 - `pages.py`: page images on demand, cached; boxes drawn on a page;
+- `sources.py`: a dossier's source files for the routes (downloads, pages, boxes) through pages.py;
+- `serve.py`: `dossier web`'s arguments checked, uvicorn until Ctrl-C or SIGTERM;
 - `templates/`, `static/`: the pages (Jinja2, rendered on the server) and a little plain JavaScript.
 """
 

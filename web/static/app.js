@@ -424,6 +424,10 @@
       message.textContent = "该页无法显示";
     });
     for (const thumb of document.querySelectorAll("img.thumb")) {
+      thumb.addEventListener("error", () => {
+        thumb.classList.add("broken");
+        thumb.title = "该页无法显示（可下载原文件查看）";
+      });
       thumb.addEventListener("click", () => {
         file = Number(thumb.dataset.file);
         page = Number(thumb.dataset.page);
