@@ -637,6 +637,16 @@ def test_sessions_expire(round_dir: Path) -> None:
     assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
 
 
+def test_guessing_passwords_is_slowed_down(round_dir: Path) -> None:
+    add_user(round_dir / "out" / ".web" / "users.json", "李四", "correct horse battery")
+    client = desk(round_dir, host="192.0.2.10")
+    for _ in range(5):
+        assert sign_in(client, "李四", "guess").status_code == 401
+    blocked = sign_in(client, "李四", "correct horse battery")
+    assert blocked.status_code == 429 and "次数过多" in blocked.json()["error"]
+    assert sign_in(client, "王五", "guess").status_code == 401  # another name is not held up
+
+
 def test_login_is_not_needed_on_this_machine(client: TestClient) -> None:
     assert client.get("/login", follow_redirects=False).headers["location"] == "/"
 

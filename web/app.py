@@ -59,6 +59,7 @@ class Desk:
         self.round = RoundReader(config.out)
         self.reports = d.ReportCache()
         self.sessions = a.Sessions(config.sessions_path, config.session_hours)
+        self.throttle = a.Throttle()
         self._store: DecisionStore | None = None
         self.env = Environment(
             loader=ChoiceLoader([FileSystemLoader(HERE / "templates"), FileSystemLoader(REPORT_TEMPLATES)]),
@@ -149,10 +150,10 @@ def _public(path: str) -> bool:
 
 
 def _set_cookie(response: Response, session: a.Session, config: WebConfig) -> None:
+    # A browser-session cookie: the desk itself ends a session idle for longer than --session hours.
     response.set_cookie(
         a.COOKIE,
         session.token,
-        max_age=int(config.session_hours * 3600),
         httponly=True,
         samesite="strict",
         secure=False,  # the desk speaks plain HTTP itself; a bureau's TLS proxy may add Secure
@@ -327,14 +328,18 @@ def build(config: WebConfig) -> FastAPI:
             return refuse(request, 403, "页面已过期，请刷新后重新登录")
         name, password = fields.get("user", ""), fields.get("password", "")
         next_url = _safe_next(fields.get("next", "/"))
-        if not a.verify_password(config.users_path, name, password):
+        blocked = desk.throttle.blocked(name)
+        if blocked or not a.verify_password(config.users_path, name, password):
             logger.warning(f"登录失败：{name}", extra={"event": "web_sign_in_failed", "user": name})
-            message = "用户名或密码错误"
+            desk.throttle.failed(name)
+            message = "登录失败次数过多，请 5 分钟后再试" if blocked else "用户名或密码错误"
+            status = 429 if blocked else 401
             if request.headers.get(a.CSRF_HEADER):
-                return JSONResponse({"error": message}, status_code=401)
+                return JSONResponse({"error": message}, status_code=status)
             page = desk.render("login.html.j2", request, next=next_url, error=message)
-            page.status_code = 401
+            page.status_code = status
             return page
+        desk.throttle.succeeded(name)
         desk.sessions.close(session.token)
         signed = desk.sessions.open(name.strip())
         desk.audit(signed.user or name, "sign_in", None, "")

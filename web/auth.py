@@ -112,6 +112,35 @@ def verify_password(path: Path, name: str, password: str) -> bool:
     return hmac.compare_digest(_hash(password, salt, n, r, p), stored)
 
 
+class Throttle:
+    """Failed sign-ins by user name: after `limit` within `window` seconds, that name is refused until the
+    window has passed (guessing passwords costs an attacker the window, a clerk who mistyped a minute)."""
+
+    def __init__(self, limit: int = 5, window: float = 300.0) -> None:
+        self.limit = limit
+        self.window = window
+        self._lock = threading.Lock()
+        self._failures: dict[str, list[float]] = {}
+
+    def _recent(self, name: str, now: float) -> list[float]:
+        recent = [t for t in self._failures.get(name, []) if now - t < self.window]
+        self._failures[name] = recent
+        return recent
+
+    def blocked(self, name: str) -> bool:
+        with self._lock:
+            return len(self._recent(name.strip(), time.time())) >= self.limit
+
+    def failed(self, name: str) -> None:
+        with self._lock:
+            now = time.time()
+            self._recent(name.strip(), now).append(now)
+
+    def succeeded(self, name: str) -> None:
+        with self._lock:
+            self._failures.pop(name.strip(), None)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Sessions
 # ---------------------------------------------------------------------------------------------------
