@@ -186,6 +186,10 @@
     const poll = async () => {
       try {
         const response = await fetch("/api/round", { cache: "no-store", credentials: "same-origin" });
+        if (response.status === 401) {
+          window.location.assign("/login?next=/"); // the session ended: sign in again
+          return;
+        }
         if (response.ok) {
           const data = await response.json();
           if (data.stamp !== table.dataset.stamp) refreshRound(table, data);
