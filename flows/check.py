@@ -48,6 +48,7 @@ from pipeline.batch import dossiers_in, log_outcome, outcome_line
 from pipeline.engine import Engine, Engines
 from pipeline.formats import DEFAULT_FORMATS, parse_formats
 from pipeline.reports import failed_row, write_summary
+from pipeline.review import apply_decisions
 from pipeline.ruleset import DEFAULT_RULESET, load_ruleset
 from pipeline.runner import (
     DOSSIER_TIMEOUT,
@@ -291,7 +292,8 @@ def check_dossiers(
             bar.advance()
     rows = [outcomes[ident].row for ident, _ in dossiers]  # the inbox's order, not the finishing order
     if summary:
-        write_summary(rows, target, {item.id: item.title for item in load_ruleset(ruleset).items})
+        apply_decisions(target)
+        write_summary(rows, target, {item.id: item.title for item in load_ruleset(ruleset).items}, inbox=source)
     return rows
 
 

@@ -15,6 +15,7 @@ from .engine import Engine
 from .intake import is_junk
 from .report import Report
 from .reports import verdict_text, write_summary
+from .review import apply_decisions
 from .ruleset import Ruleset
 from .runner import Outcome
 
@@ -73,7 +74,8 @@ def run_batch(
             outcome = future.result()
             rows.append(outcome.row)
             log_outcome(logger, outcome, level=logging.DEBUG if quiet else logging.INFO)
-    write_summary(rows, out, {item.id: item.title for item in ruleset.items})
+    apply_decisions(out)
+    write_summary(rows, out, {item.id: item.title for item in ruleset.items}, inbox=inbox)
     return rows, all(row["verdict"] != "failed" for row in rows)
 
 

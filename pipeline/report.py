@@ -180,6 +180,35 @@ class Counts(Part):
     info: int = 0
 
 
+class ClerkDecision(Part):
+    """A clerk's own judgement (人工确认) on one thing the tool judged: an item, a seal, an Art. 4 condition or
+    a finding (pipeline/review.py)."""
+
+    target: str  # "item:<id>", "seal:<item id>", "condition:<id>", "finding:<code>:<item>:<field>:<file>"
+    kind: Literal["item", "seal", "condition", "finding"]
+    label: str  # what it is about, for people
+    value: str  # the clerk's answer: present / missing (items, seals), pass / fail, upheld / dismissed
+    value_text: str
+    tool: str  # the tool's answer when the clerk decided
+    tool_now: str | None  # the tool's answer in this report; None: the thing is no longer there
+    note: str
+    user: str
+    at: str  # ISO 8601
+    applies: bool  # False: the content changed since, so the decision is not applied: 请重新确认
+    reason: str | None = None  # why it no longer applies
+
+
+class Review(Part):
+    """The verdict after the clerk's decisions. `Report.verdict` stays the tool's own."""
+
+    verdict: Verdict
+    counts: Counts
+    review_count: int  # the tool's doubts nobody decided on, plus decisions to confirm again
+    findings: list[Finding]  # the tool's, less those the clerk dismissed or settled, plus the clerk's own
+    decisions: list[ClerkDecision]
+    stale: int  # decisions that no longer apply
+
+
 class Report(Part):
     """report.json (CONTRACT.md)."""
 
@@ -199,6 +228,7 @@ class Report(Part):
     cross_checks: list[CrossCheck] = Field(default_factory=list)
     evidence: Evidence = Field(default_factory=Evidence)
     elapsed_seconds: float = 0.0
+    review: Review | None = None  # the clerk's decisions and the verdict after them (`dossier web`)
 
     @classmethod
     def judged(cls, findings: list[Finding], **parts: Any) -> Report:
@@ -212,6 +242,19 @@ class Report(Part):
             review_count=sum(1 for f in findings if f.code in REVIEW_CODES),
             **parts,
         )
+
+    @property
+    def final_verdict(self) -> Verdict:
+        """The verdict people act on: the clerk's where they decided, else the tool's."""
+        return self.review.verdict if self.review else self.verdict
+
+    @property
+    def final_findings(self) -> list[Finding]:
+        return self.review.findings if self.review else self.findings
+
+    @property
+    def final_review_count(self) -> int:
+        return self.review.review_count if self.review else self.review_count
 
     def crops(self) -> dict[str, bytes]:
         """The seal crops to write beside the report, by file name."""

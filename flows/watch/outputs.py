@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.registry import FILENAME as REGISTRY_FILE
+from pipeline.review import FILENAME as DECISIONS_FILE
+from pipeline.review import LOCK as REPORTS_LOCK
+from pipeline.review import DecisionStore, reports_lock, rewrite
 
 STAGING, FAILED, LOCK = ".staging", "failed", "registry.lock"
 # Names OUT uses itself: a dossier called `failed` or `summary.json` gets `-2`.
-RESERVED_IDS = (FAILED, "summary.json", "summary.xlsx", REGISTRY_FILE, LOCK)
+RESERVED_IDS = (FAILED, "summary.json", "summary.xlsx", REGISTRY_FILE, LOCK, DECISIONS_FILE, REPORTS_LOCK)
 
 
 def staging(out: Path) -> Path:
@@ -35,13 +38,21 @@ def clear_staging(out: Path) -> None:
 
 
 def publish(out: Path, new: Path, ident: str) -> None:
-    """Swap the new report folder in as OUT/<ident>; no older failure of it stays listed."""
+    """Swap the new report folder in as OUT/<ident>, with the clerk's decisions on the dossier applied
+    (those that still apply); no older failure of it stays listed."""
     final, old = out / ident, out / STAGING / "old" / ident
-    shutil.rmtree(old, ignore_errors=True)
-    old.parent.mkdir(parents=True, exist_ok=True)
-    if final.exists():
-        final.rename(old)
-    new.rename(final)
+    with reports_lock(out):
+        if DecisionStore.exists(out):
+            store = DecisionStore(out)
+            try:
+                rewrite(new, store.current(ident))
+            finally:
+                store.close()
+        shutil.rmtree(old, ignore_errors=True)
+        old.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():
+            final.rename(old)
+        new.rename(final)
     shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(out / FAILED / ident, ignore_errors=True)  # an older content had failed
 

@@ -228,6 +228,6 @@ class RegistryWalk:
         from pipeline.reports import write_summary
 
         try:
-            write_summary(self.registry.summary_rows(), self.out, self.item_titles)
+            write_summary(self.registry.summary_rows(), self.out, self.item_titles, inbox=self.inbox)
         except Exception as exc:  # e.g. summary.xlsx open in Excel on a share: try again next time
             log(logging.WARNING, f"无法更新汇总表：{type(exc).__name__}: {exc}", "summary_not_written", error=str(exc))

@@ -103,23 +103,27 @@ Block = Heading | Verdict | KeyValues | Checklist | Table | Figure | Paragraph
 
 
 def outline(report: Report) -> list[Block]:
-    """The report of one dossier as the clerk reads it, top to bottom."""
-    reviews = report.review_count
-    counts = report.counts
+    """The report of one dossier as the clerk reads it, top to bottom. Where a clerk decided (人工确认),
+    the verdict and the 补正清单 are those after the decisions, and a section lists the decisions."""
+    reviews = report.final_review_count
+    counts = report.review.counts if report.review else report.counts
+    findings = report.final_findings
     blocks: list[Block] = [
         Heading(title(report), 1),
         Verdict(
-            w.verdict_text(report.verdict, reviews),
-            w.verdict_tone(report.verdict, reviews),
+            w.verdict_text(report.final_verdict, reviews),
+            w.verdict_tone(report.final_verdict, reviews),
             w.counts_text(counts.error, counts.warning),
         ),
         KeyValues(_meta(report)),
-        Heading(w.FIX_LIST, 2),
     ]
+    if report.review is not None:
+        blocks += [Heading(w.REVIEW_TITLE, 2), _review_table(report)]
+    blocks.append(Heading(w.FIX_LIST, 2))
     items_by_id = {item.id: item for item in report.items}
-    errors = [_finding_line(f, items_by_id) for f in report.findings if f.severity == "error"]
-    warnings = [_finding_line(f, items_by_id) for f in report.findings if f.severity == "warning"]
-    notes = [_finding_line(f, items_by_id) for f in report.findings if f.severity not in ("error", "warning")]
+    errors = [_finding_line(f, items_by_id) for f in findings if f.severity == "error"]
+    warnings = [_finding_line(f, items_by_id) for f in findings if f.severity == "warning"]
+    notes = [_finding_line(f, items_by_id) for f in findings if f.severity not in ("error", "warning")]
     if not errors and not warnings:
         blocks.append(Paragraph(w.NOTHING_TO_FIX))
     if errors:
@@ -176,6 +180,10 @@ def _meta(report: Report) -> list[tuple[str, str]]:
     ]
     if ruleset.validity_note:
         pairs.append((label["validity"], ruleset.validity_note))
+    if report.review is not None:
+        tool = w.verdict_text(report.verdict, report.review_count)
+        pairs.append((label["tool_verdict"], f"{tool}（{w.counts_text(counts.error, counts.warning)}）"))
+        counts = report.review.counts
     pairs += [
         (label["files"], str(len(dossier.files))),
         (label["errors"], f"{counts.error} 项"),
@@ -220,6 +228,35 @@ def _item_status(item: ItemResult, findings: list[Finding]) -> tuple[str, Tone]:
     return w.ITEM_MISSING if item.required else w.ITEM_ABSENT_OPTIONAL
 
 
+def _review_table(report: Report) -> Table:
+    """The clerk's decisions: on what, the tool's answer, the clerk's, by whom and when, and whether it
+    still applies."""
+    rows: list[list[Cell]] = []
+    for decision in report.review.decisions if report.review else []:
+        tool = w.DECISION_TOOL_TEXT.get(decision.kind, {}).get(decision.tool, decision.tool or w.DASH)
+        state = (w.DECISION_APPLIES, "ok") if decision.applies else (decision.reason or w.DECISION_STALE, "warn")
+        rows.append(
+            [
+                Cell(w.DECISION_KIND_TEXT.get(decision.kind, decision.kind)),
+                Cell(decision.label),
+                Cell(tool),
+                Cell(decision.value_text, "bad" if decision.value in ("missing", "fail", "upheld") else "ok"),
+                Cell(decision.note or w.DASH),
+                Cell(decision.user),
+                Cell(w.datetime_text(decision.at)),
+                Cell(*state),
+            ]
+        )
+    return Table(list(w.REVIEW_HEADERS), rows, w.EMPTY_REVIEW, nowrap=(0, 2, 3, 5, 6))
+
+
+def _decided_items(report: Report) -> dict[str, str]:
+    """Item id → the clerk's answer, for items with a decision in force."""
+    if report.review is None:
+        return {}
+    return {d.target.removeprefix("item:"): d.value for d in report.review.decisions if d.kind == "item" and d.applies}
+
+
 def _seal_cell(item: ItemResult) -> Cell:
     seal = item.seal
     if isinstance(seal, SealFound):
@@ -233,16 +270,20 @@ def _seal_cell(item: ItemResult) -> Cell:
 
 def _items_table(report: Report) -> Table:
     rows: list[list[Cell]] = []
+    decided = _decided_items(report)
     for item in report.items:
         findings = item_findings(report, item)
         unsure = any(f.code == "LOW_CONFIDENCE" for f in findings)
         locations = [_location_text(loc) for loc in item.locations]
+        status = _item_status(item, findings)
+        if item.id in decided:
+            status = w.ITEM_DECIDED[decided[item.id]]
         rows.append(
             [
                 Cell(item.article),
                 Cell(item.title),
                 Cell(w.REQUIRED_TEXT[item.required]),
-                Cell(*_item_status(item, findings)),
+                Cell(*status),
                 Cell(w.percent_text(item.confidence) if item.present or unsure else w.DASH),
                 Cell("；".join(loc for loc in locations if loc) or w.DASH),
                 Cell(*w.metrics_text(item.metrics)),

@@ -40,6 +40,13 @@ class SummaryRow(BaseModel):
     report: str | None  # the report's HTML, relative to the summary; None for a failed dossier
     fields: dict[str, int | float | str | None]
     failure: str | None  # why a dossier could not be processed
+    checked_at: str | None = None  # when its report was made
+    # After the clerk's decisions (`dossier web`): the verdict people act on, its 请人工核对 count, how
+    # many decisions are in force and how many no longer apply. Without decisions: the tool's.
+    final_verdict: Literal["complete", "incomplete", "failed"] | None = None
+    final_review_count: int | None = None
+    decisions: int = 0
+    stale_decisions: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json")
@@ -67,6 +74,11 @@ def summary_row(report: Report, report_dir: str) -> dict[str, Any]:
         report=str(PurePosixPath(folder) / "report.html") if folder else "report.html",
         fields=dict(report.fields),
         failure=None,
+        checked_at=report.dossier.checked_at,
+        final_verdict=report.final_verdict,
+        final_review_count=report.final_review_count,
+        decisions=len(report.review.decisions) if report.review else 0,
+        stale_decisions=report.review.stale if report.review else 0,
     ).as_dict()
 
 
@@ -83,6 +95,8 @@ def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
         report=None,
         fields={},
         failure=reason,
+        final_verdict="failed",
+        final_review_count=0,
     ).as_dict()
 
 
@@ -101,24 +115,68 @@ def _display_width(text: str) -> int:
     return sum(2 if ord(ch) > 0x2E7F else 1 for ch in text)
 
 
+def with_decisions(row: SummaryRow, out_dir: Path, decided: set[str]) -> SummaryRow:
+    """A row with its final verdict: the clerk's, read from its report (pipeline/review.py keeps the
+    reports of decided dossiers up to date), else the tool's."""
+    final: dict[str, Any] = {"final_verdict": row.verdict, "final_review_count": row.review_count}
+    if row.id in decided and row.report:
+        try:
+            report = Report.model_validate_json(
+                (out_dir / PurePosixPath(row.report).parent / "report.json").read_bytes()
+            )
+        except (OSError, ValueError):
+            report = None
+        if report is not None and report.review is not None:
+            final = {
+                "final_verdict": report.review.verdict,
+                "final_review_count": report.review.review_count,
+                "decisions": len(report.review.decisions),
+                "stale_decisions": report.review.stale,
+            }
+    return row.model_copy(update=final)
+
+
+def _decided(out_dir: Path) -> set[str]:
+    from ..review import DecisionStore
+
+    if not DecisionStore.exists(out_dir):
+        return set()
+    store = DecisionStore(out_dir)
+    try:
+        return store.dossiers()
+    finally:
+        store.close()
+
+
 def write_summary(
     rows: Sequence[SummaryRow | Mapping[str, Any]],
     out_dir: Path,
     item_titles: Mapping[str, str],
     generated_at: str | None = None,
+    inbox: Path | None = None,
 ) -> tuple[Path, Path]:
     """Write the batch summary: out_dir/summary.json and out_dir/summary.xlsx; return both paths.
 
     ROWS are `SummaryRow`s or their JSON data (`summary_row`, `failed_row`, the watch registry's). The item
-    columns are the ruleset's items, `item_titles` ({item id: title}), in its order.
+    columns are the ruleset's items, `item_titles` ({item id: title}), in its order. Each row's final
+    verdict takes the clerk's decisions into account (`with_decisions`). INBOX, where the dossiers are, is
+    recorded for `dossier web` (page previews, source downloads).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
     data = [row.as_dict() if isinstance(row, SummaryRow) else dict(row) for row in rows]
-    typed = [SummaryRow.model_validate(row) for row in printable(data)]
+    decided = _decided(out_dir)
+    typed = [with_decisions(SummaryRow.model_validate(row), out_dir, decided) for row in printable(data)]
     json_path = out_dir / "summary.json"
-    text = json_text({"schema": SUMMARY_SCHEMA, "generated_at": stamp, "dossiers": [r.as_dict() for r in typed]})
+    summary: dict[str, Any] = {
+        "schema": SUMMARY_SCHEMA,
+        "generated_at": stamp,
+        "dossiers": [r.as_dict() for r in typed],
+    }
+    if inbox is not None:
+        summary["inbox"] = str(Path(inbox).resolve())
+    text = json_text(summary)
     replace_into(json_path, lambda p: p.write_text(text, encoding="utf-8"))
     xlsx_path = out_dir / "summary.xlsx"
     workbook = _workbook(typed, _columns(typed, item_titles), stamp)
@@ -155,7 +213,14 @@ def _workbook(rows: Sequence[SummaryRow], columns: Mapping[str, str], stamp: str
     item_tone = {"present": "ok", "missing": "bad", "defective": "warn"}
     for row in rows:
         failed = row.verdict == "failed"
-        values: list[Any] = [row.id, row.source, w.verdict_text(row.verdict, row.review_count, short=True)]
+        final = row.final_verdict or row.verdict
+        final_reviews = row.review_count if row.final_review_count is None else row.final_review_count
+        final_text = w.verdict_text(final, final_reviews, short=True)
+        if row.decisions:
+            final_text += w.SUMMARY_DECIDED.format(n=row.decisions)
+        if row.stale_decisions:
+            final_text += w.SUMMARY_STALE.format(n=row.stale_decisions)
+        values: list[Any] = [row.id, row.source, w.verdict_text(row.verdict, row.review_count, short=True), final_text]
         values += ["" if failed else w.SUMMARY_ITEM_TEXT.get(row.items.get(i, ""), w.DASH) for i in columns]
         values += [
             None if failed else row.errors,
@@ -165,10 +230,11 @@ def _workbook(rows: Sequence[SummaryRow], columns: Mapping[str, str], stamp: str
         ]
         sheet.append(values)
         r = sheet.max_row
-        tone = "warn" if row.verdict == "complete" and row.review_count else verdict_tones.get(row.verdict)
-        if tone:
-            fill, font = tone_styles[tone]
-            sheet.cell(r, 3).fill, sheet.cell(r, 3).font = fill, font
+        for col, (verdict, reviews) in ((3, (row.verdict, row.review_count)), (4, (final, final_reviews))):
+            tone = "warn" if verdict == "complete" and reviews else verdict_tones.get(verdict)
+            if tone:
+                fill, font = tone_styles[tone]
+                sheet.cell(r, col).fill, sheet.cell(r, col).font = fill, font
         for offset, item_id in enumerate(columns):
             tone = item_tone.get(row.items.get(item_id, ""))
             cell = sheet.cell(r, first_item_col + offset)

@@ -50,6 +50,24 @@ ITEM_UNSURE: tuple[str, Tone] = ("需人工确认", "warn")
 ITEM_MISSING: tuple[str, Tone] = ("缺失", "bad")
 ITEM_ABSENT_OPTIONAL: tuple[str, Tone] = ("未提供（可选）", "muted")
 REQUIRED_TEXT: dict[bool, str] = {True: "必需", False: "可选"}
+ITEM_DECIDED: dict[str, tuple[str, Tone]] = {
+    "present": ("已提供（人工确认）", "ok"),
+    "missing": ("缺失（人工确认）", "bad"),
+}
+
+# The clerk's decisions (人工确认, pipeline/review.py).
+REVIEW_TITLE = "人工确认"
+REVIEW_HEADERS = ("类别", "对象", "系统结论", "人工确认", "说明", "确认人", "时间", "状态")
+EMPTY_REVIEW = "无人工确认。"
+DECISION_KIND_TEXT: dict[str, str] = {"item": "材料", "seal": "公章", "condition": "申报条件", "finding": "问题"}
+DECISION_TOOL_TEXT: dict[str, dict[str, str]] = {
+    "item": {"present": "已提供", "missing": "缺失", "unknown": "无法判断"},
+    "seal": {"present": "有公章", "missing": "未检测到公章", "unknown": "无法判断"},
+    "condition": {"pass": "符合", "fail": "不符合", "unknown": "无法判断"},
+    "finding": {"upheld": "提出该问题"},
+}
+DECISION_APPLIES = "有效"
+DECISION_STALE = "请重新确认"
 
 # The summary's four item states, as summary.xlsx shows them, with their meaning for its legend.
 SUMMARY_ITEM_TEXT: dict[str, str] = {
@@ -67,7 +85,9 @@ SUMMARY_LEGEND: tuple[tuple[str, str], ...] = (
 )
 SUMMARY_LEGEND_HEADERS = ("图例", "含义")
 SUMMARY_GENERATED = "生成时间"
-SUMMARY_HEADERS_BEFORE: tuple[str, ...] = ("申报材料包", "来源", "结论")
+SUMMARY_HEADERS_BEFORE: tuple[str, ...] = ("申报材料包", "来源", "结论", "最终结论（含人工确认）")
+SUMMARY_DECIDED = "（人工确认 {n} 项）"
+SUMMARY_STALE = "（{n} 项人工确认待重新确认）"
 SUMMARY_HEADERS_AFTER: tuple[str, ...] = ("错误数", "提醒数", "报告", "处理失败原因")
 SUMMARY_SHEET = "预审汇总"
 SUMMARY_LEGEND_SHEET = "说明"
@@ -135,6 +155,7 @@ META_LABELS: dict[str, str] = {
     "checked_at": "检查时间",
     "ruleset": "依据",
     "validity": "依据有效性",
+    "tool_verdict": "系统结论（人工确认前）",
     "files": "文件数",
     "errors": "错误",
     "warnings": "提醒",
