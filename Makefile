@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m scripts.bench_pool
 	$(BIN)/python -m scripts.bench_watch
 	$(BIN)/python -m scripts.bench_dask
+	$(BIN)/python -m scripts.bench_web
 
 acceptance: $(STAMP)
 	$(BIN)/python -m pytest -m slow -s tests/test_watch_acceptance.py

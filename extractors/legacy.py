@@ -1,4 +1,5 @@
-"""Legacy Word (.doc), WPS (.wps) and RTF: converted to .docx by LibreOffice headless, then read as .docx.
+"""Legacy Word (.doc), WPS (.wps) and RTF: converted to .docx by LibreOffice headless, then read as .docx
+(and any Word file to PDF, for page previews: `converted`).
 
 LibreOffice follows what a document points at (linked sections, INCLUDETEXT/INCLUDEPICTURE fields,
 remote pictures), so it only ever runs in a sandbox that sees nothing of this machine but the system
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from core.model import Document
@@ -137,17 +139,30 @@ def _remove(folder: Path) -> None:
         time.sleep(0.05)
 
 
+# What LibreOffice writes for each target: the filter of its --convert-to.
+_FILTERS = {"docx": "docx:MS Word 2007 XML", "pdf": "pdf:writer_pdf_Export"}
+
+
 def read_legacy(path: Path, doc: Document) -> Document:
+    with converted(path, doc.format, "docx") as docx:
+        return read_docx(docx, doc)
+
+
+@contextlib.contextmanager
+def converted(path: Path, kind: str, target: str) -> Iterator[Path]:
+    """PATH (a `kind` file: doc, wps, rtf, docx) converted by LibreOffice to `target` (docx or pdf), inside
+    the sandbox; the converted file lives until the block ends. Unsupported when LibreOffice is missing or
+    cannot be isolated, Unreadable when the conversion fails or times out."""
     binary = soffice()
     if binary is None:
         raise Unsupported(
-            f"旧版 {doc.format.upper()} 文件需要 LibreOffice 转换，本机未安装 LibreOffice；"
+            f"旧版 {kind.upper()} 文件需要 LibreOffice 转换，本机未安装 LibreOffice；"
             "请安装 libreoffice-writer-nogui，或请申报单位提供 .docx / PDF 版本"
         )
     mode = _isolation()
     if mode is None:
         raise Unsupported(
-            f"旧版 {doc.format.upper()} 文件需要 LibreOffice 转换，但本机无法将转换程序与系统隔离，"
+            f"旧版 {kind.upper()} 文件需要 LibreOffice 转换，但本机无法将转换程序与系统隔离，"
             "为安全起见不转换；请安装 bubblewrap，或请申报单位提供 .docx / PDF 版本"
         )
     program = Path(binary).resolve()
@@ -157,7 +172,7 @@ def read_legacy(path: Path, doc: Document) -> Document:
     try:
         # Copy under a plain ASCII name: LibreOffice mangles some non-UTF-8 paths, and the
         # input must never be touched.
-        shutil.copyfile(path, work / f"input.{doc.format}")
+        shutil.copyfile(path, work / f"input.{kind}")
         (work / "out").mkdir()
         (work / "home").mkdir()
         # A fresh profile per conversion (it costs ~0.2–0.3 s): nothing is left behind, and two
@@ -173,10 +188,10 @@ def read_legacy(path: Path, doc: Document) -> Document:
             "--norestore",
             "--nolockcheck",
             "--convert-to",
-            "docx:MS Word 2007 XML",
+            _FILTERS[target],
             "--outdir",
             f"{inside}/out",
-            f"{inside}/input.{doc.format}",
+            f"{inside}/input.{kind}",
         ]
         proc = subprocess.Popen(
             command,
@@ -194,9 +209,9 @@ def read_legacy(path: Path, doc: Document) -> Document:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
             raise Unreadable("timeout", f"LibreOffice 转换超过 {CONVERT_SECONDS} 秒，已放弃") from None
-        converted = work / "out" / "input.docx"
-        if not converted.is_file() or converted.stat().st_size == 0:
-            raise Unreadable("corrupt", f"{doc.format.upper()} 文件已损坏或已加密，LibreOffice 无法转换")
-        return read_docx(converted, doc)
+        result = work / "out" / f"input.{target}"
+        if not result.is_file() or result.stat().st_size == 0:
+            raise Unreadable("corrupt", f"{kind.upper()} 文件已损坏或已加密，LibreOffice 无法转换")
+        yield result
     finally:
         _remove(work)

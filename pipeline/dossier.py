@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.limits import Limits, describe
 from core.model import Block, Document, LimitHit
@@ -41,6 +41,9 @@ from .ruleset import Ruleset
 from .scans import finish_reading, pages_to_finish, partial_pages, recognise_scans, seals_and_forms
 from .sections import split_sections
 from .words import Segmenter
+
+if TYPE_CHECKING:
+    from .reports.notice import NoticeOptions
 
 CHINA_TIME = dt.timezone(dt.timedelta(hours=8))
 
@@ -312,9 +315,12 @@ def failure_report(
     return judge_dossier(read, ruleset, ident, as_of)
 
 
-def write_outputs(report: Report, out: Path, formats: Sequence[str]) -> list[Path]:
-    """The reports in `formats`, and a PNG crop of each seal found (the HTML report shows them)."""
-    written = write_reports(report, out, formats)
+def write_outputs(
+    report: Report, out: Path, formats: Sequence[str], *, notice: NoticeOptions | None = None
+) -> list[Path]:
+    """The reports in `formats` (the 补正通知 with the clerk's NOTICE options), and a PNG crop of each seal
+    found (the HTML report shows them)."""
+    written = write_reports(report, out, formats, notice=notice)
     for name, data in report.crops().items():
         (out / name).write_bytes(data)
         written.append(out / name)

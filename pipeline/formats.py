@@ -1,4 +1,6 @@
-"""The report formats (CONTRACT.md: `--format json,html,md,docx`): one enum for every command and flow."""
+"""The report formats (CONTRACT.md: `--format json,html,md,docx`): one enum for every command and flow.
+
+`notice` is not a form of the report but a letter built from it: the 补正通知 to the applicant, `notice.docx`."""
 
 from __future__ import annotations
 
@@ -11,10 +13,19 @@ class Format(StrEnum):
     HTML = "html"
     MD = "md"
     DOCX = "docx"
+    NOTICE = "notice"
+
+
+REPORT_FORMATS: tuple[Format, ...] = (Format.JSON, Format.HTML, Format.MD, Format.DOCX)  # each a report.<fmt>
 
 
 DEFAULT_FORMATS: tuple[Format, ...] = (Format.JSON, Format.HTML)
 DEMO_FORMATS: tuple[Format, ...] = (Format.JSON, Format.HTML, Format.MD)
+
+
+def file_name(fmt: Format) -> str:
+    """The file a format is written to in a dossier's report folder."""
+    return "notice.docx" if fmt is Format.NOTICE else f"report.{fmt.value}"
 
 
 class FormatError(ValueError):

@@ -703,7 +703,10 @@ def test_write_reports_makes_every_string_printable(tmp_path: Path) -> None:
 
 # --- summary ------------------------------------------------------------------------------------------
 
-ROW_KEYS = ["id", "source", "verdict", "items", "errors", "warnings", "review_count", "report", "fields", "failure"]
+ROW_KEYS = [
+    *("id", "source", "verdict", "items", "errors", "warnings", "review_count", "report", "fields", "failure"),
+    *("checked_at", "final_verdict", "final_review_count", "decisions", "stale_decisions"),
+]
 
 
 def test_summary_row_statuses() -> None:
@@ -749,7 +752,17 @@ def test_write_summary(tmp_path: Path) -> None:
     sheet = load_workbook(xlsx_path).worksheets[0]
     header = [cell.value for cell in sheet[1]]
     titles = [title for _, _, title, _ in ITEM_DEFS]
-    assert header == ["申报材料包", "来源", "结论", *titles, "错误数", "提醒数", "报告", "处理失败原因"]
+    assert header == [
+        "申报材料包",
+        "来源",
+        "结论",
+        "最终结论（含人工确认）",
+        *titles,
+        "错误数",
+        "提醒数",
+        "报告",
+        "处理失败原因",
+    ]
     assert sheet.freeze_panes is not None and sheet.freeze_panes[1:] == "2"  # header row frozen
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, len(header)).column_letter}4"
     assert sheet.max_row == 4
@@ -788,7 +801,7 @@ def test_write_summary_item_titles_mapping_and_empty(tmp_path: Path) -> None:
     rows = [failed_row("坏包", "坏包.zip", "无法读取")]
     _, xlsx = write_summary(rows, tmp_path, item_titles={"application_form": "申请表"})
     header = [cell.value for cell in load_workbook(xlsx).worksheets[0][1]]
-    assert header[3] == "申请表"
+    assert header[4] == "申请表"
     _, xlsx = write_summary([], tmp_path / "empty", {})
     sheet = load_workbook(xlsx).worksheets[0]
     assert sheet.max_row == 1
@@ -801,7 +814,7 @@ def test_write_summary_keeps_one_row_shape_and_unknown_items(tmp_path: Path) -> 
     old["items"] = {**old["items"], "retired_item": "present"}
     json_path, xlsx = write_summary([old], tmp_path, TITLES)
     header = [cell.value for cell in load_workbook(xlsx).worksheets[0][1]]
-    assert header[3] == "山东省特色产业集群申请表" and header[3 + len(ITEM_DEFS)] == "retired_item"
+    assert header[4] == "山东省特色产业集群申请表" and header[4 + len(ITEM_DEFS)] == "retired_item"
     [row] = json.loads(json_path.read_text(encoding="utf-8"))["dossiers"]
     assert list(row) == ROW_KEYS
 

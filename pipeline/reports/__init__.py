@@ -5,6 +5,7 @@ Layout of the package:
   checklists, tables, figures): what every format says, and in what order, decided once;
 - `render.py` and `templates/`: the HTML and Markdown reports, Jinja2 templates walking the outline;
 - `word.py`: the Word report, python-docx walking the same outline;
+- `notice.py`: the 补正通知, a Word letter to the applicant (GB/T 9704 layout) from the final findings;
 - `summary.py`: the batch summary (`SummaryRow`, summary.json, summary.xlsx);
 - `wording.py`: every word the clerk reads (verdicts, statuses, action hints, labels, units, footer);
 - `files.py`: `printable` and the atomic replacement of each file.
@@ -17,14 +18,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..formats import Format, parse_formats
+from ..formats import REPORT_FORMATS, Format, file_name, parse_formats
 from ..report import REVIEW_CODES, Report
 from .files import json_text, printable, replace_into
 from .outline import Block, outline
 from .summary import SUMMARY_SCHEMA, SummaryRow, failed_row, summary_row, write_summary
 from .wording import ACTION_HINTS, verdict_text, verdict_tone
+
+if TYPE_CHECKING:
+    from .notice import NoticeOptions
 
 __all__ = [
     "ACTION_HINTS",
@@ -42,11 +46,12 @@ __all__ = [
     "verdict_text",
     "verdict_tone",
     "write_docx",
+    "write_notice",
     "write_reports",
     "write_summary",
 ]
 
-FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+FORMATS: tuple[str, ...] = tuple(f.value for f in REPORT_FORMATS)  # the report's own (not the notice)
 
 
 def render_html(report: Report) -> str:
@@ -70,6 +75,13 @@ def write_docx(report: Report, path: Path) -> None:
     write(report, path)
 
 
+def write_notice(report: Report, path: Path, **options: Any) -> None:
+    """The 补正通知 of REPORT, a Word letter to the applicant (options: deadline, contact, authority, date)."""
+    from .notice import write_notice as write
+
+    write(report, path, **options)
+
+
 def _rebuilt(data: dict[str, Any], report: Report) -> Report:
     """The report again from its printable data (a name with control characters, say), seal crops kept:
     the crops are not in the JSON."""
@@ -79,9 +91,12 @@ def _rebuilt(data: dict[str, Any], report: Report) -> Report:
     return safe
 
 
-def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -> list[Path]:
+def write_reports(
+    report: Report, out_dir: Path, formats: Sequence[str] | str, *, notice: NoticeOptions | None = None
+) -> list[Path]:
     """Write `report.<fmt>` into out_dir for each format (names of `pipeline.formats.Format`, or a
-    comma-separated string); return the paths written.
+    comma-separated string), and `notice.docx` for `notice` (with the clerk's NOTICE options); return the
+    paths written.
 
     Every format is validated before anything is written: an unknown one raises `FormatError` (a
     ValueError) and writes nothing. Every string is made `printable` first, so all formats say the same
@@ -91,14 +106,16 @@ def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -
     raw = report.as_dict()
     data = printable(raw)
     blocks: list[Block] = []
+    safe = report
     if any(f is not Format.JSON for f in wanted):
         safe = report if data == raw else _rebuilt(data, report)
+    if any(f in (Format.HTML, Format.MD, Format.DOCX) for f in wanted):
         blocks = outline(safe)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for fmt in wanted:
-        path = out_dir / f"report.{fmt.value}"
+        path = out_dir / file_name(fmt)
         if fmt is Format.JSON:
             text = json_text(data)
             replace_into(path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
@@ -112,10 +129,15 @@ def write_reports(report: Report, out_dir: Path, formats: Sequence[str] | str) -
 
             text = markdown_text(blocks)
             replace_into(path, lambda p, t=text: p.write_text(t, encoding="utf-8"))
-        else:
+        elif fmt is Format.DOCX:
             from .word import word_document
 
             document = word_document(blocks)
             replace_into(path, lambda p, d=document: d.save(str(p)))
+        else:
+            from .notice import notice_document
+
+            letter = notice_document(safe, notice)
+            replace_into(path, lambda p, d=letter: d.save(str(p)))
         written.append(path)
     return written
