@@ -211,8 +211,25 @@ def test_round_lists_the_dossiers_with_their_verdicts(page: Page, round_: Round)
     for ident in round_.ids:
         shown_only_if(row(page, ident), ident == wanted)
 
-    # The link opens the dossier, its verdict as its report has it.
     page.locator("input#search").fill("")
+
+    # Every dossier of a batch is checked: the state filter "queued" hides them all, "done" shows them all.
+    state = page.locator("select#filter-state")
+    state.select_option("queued")
+    expect(page.locator("table#round tr[data-id]:visible")).to_have_count(0)
+    state.select_option("done")
+    expect(page.locator("table#round tr[data-id]:visible")).to_have_count(len(round_.ids))
+    state.select_option("")
+
+    # Sorting by name: ascending, then (clicked again) descending.
+    header = page.locator('table#round th[data-sort="id"]')
+    shown = page.locator("table#round tr[data-id]")
+    header.click()
+    assert shown.evaluate_all("rows => rows.map(r => r.dataset.id)") == sorted(round_.ids)
+    header.click()
+    assert shown.evaluate_all("rows => rows.map(r => r.dataset.id)") == sorted(round_.ids, reverse=True)
+
+    # The link opens the dossier, its verdict as its report has it.
     row(page, wanted).locator("a.dossier-link").click()
     expect(page.locator("#verdict")).to_have_attribute("data-final", finals[wanted])
     expect(page.locator("#verdict")).to_have_attribute("data-verdict", round_.report(wanted)["verdict"])
@@ -468,20 +485,48 @@ def test_upload_lands_in_the_inbox_and_gets_its_verdict(
 # ---------------------------------------------------------------------------------------------------
 
 
+def images_shown(page: Page) -> None:
+    """Wait until every picture in the window has loaded (thumbnails load lazily, and render on demand)."""
+    page.wait_for_function(
+        "() => Array.from(document.images).filter(i => { const r = i.getBoundingClientRect();"
+        " return r.bottom > 0 && r.top < window.innerHeight && r.width > 0; })"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
+
+
 @pytest.mark.skipif(not SCREENSHOTS, reason="只在 DOSSIER_SCREENSHOTS=1（make screenshots）时生成截图")
 def test_screenshots(browser: Browser, round_: Round, desk: Web) -> None:
+    """docs/screenshots/: the round, a dossier with a clerk's decision, the page viewer on a seal."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(
         base_url=desk.url, locale="zh-CN", viewport={"width": 1366, "height": 860}, device_scale_factor=1
     )
     try:
         tab = context.new_page()
+        # A dossier with an item missing that the clerk has on paper: one decision, shown on both pages.
+        ident = next(i for i in round_.ids if i.startswith("08-"))
+        item = next(f["item"] for f in round_.report(ident)["findings"] if f["code"] == "ITEM_MISSING")
+        tab.goto(dossier_url(ident))
+        section = tab.locator(f'section.item[data-item="{item}"]')
+        if not section.locator(".decided").count():
+            form = tab.locator(f'form.decision[data-target="item:{item}"]')
+            form.locator("select[name=value]").select_option("present")
+            form.locator("textarea[name=note]").fill("纸质材料已当面补交，核对无误")
+            form.locator("button[type=submit]").click()
+            expect(section.locator(".decided")).to_contain_text(CLERK)
         tab.goto("/")
         expect(tab.locator("table#round tr[data-id]")).to_have_count(len(round_.ids))
         tab.evaluate("document.fonts.ready")
         tab.screenshot(path=str(SCREENSHOT_DIR / "round.png"))
-        open_seal_in_viewer(tab, round_)
-        expect(tab.locator("#viewer .box.seal")).to_be_visible()
+
+        tab.goto(dossier_url(ident))
+        images_shown(tab)
         tab.screenshot(path=str(SCREENSHOT_DIR / "dossier.png"))
+
+        open_seal_in_viewer(tab, round_)
+        box = tab.locator("#viewer .box.seal")
+        expect(box).to_be_visible()
+        box.scroll_into_view_if_needed()
+        tab.screenshot(path=str(SCREENSHOT_DIR / "viewer.png"))
     finally:
         context.close()
