@@ -13,6 +13,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -27,7 +28,7 @@ import pytest
 from pipeline.batch import run_batch
 from pipeline.ruleset import load_ruleset
 from tests.conftest import SAMPLES, inbox_of
-from tests.web_server import DOSSIER, ROOT, Watch, Web, browser_missing, child_env
+from tests.web_server import DOSSIER, ROOT, Watch, Web, browser_missing, child_env, wait_for
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Locator, Page
@@ -450,11 +451,15 @@ def test_upload_lands_in_the_inbox_and_gets_its_verdict(
         expect(picker).to_have_attribute("multiple", re.compile(".*"))
 
         # A kind of file the desk does not take: a message, nothing in the inbox.
+        def dossiers() -> list[str]:
+            return sorted(p.name for p in inbox.iterdir() if not p.name.startswith("."))
+
+        before = dossiers()
         wrong = tmp_path / "说明.exe"
         wrong.write_bytes(b"MZ" + b"\0" * 64)
         picker.set_input_files(str(wrong))
         expect(tab.locator("#upload-message")).not_to_be_empty()
-        assert sorted(p.name for p in inbox.iterdir() if not p.name.startswith(".")) == []
+        assert dossiers() == before
 
         picker.set_input_files(str(UPLOAD))
         tab.wait_for_function(
@@ -474,10 +479,57 @@ def test_upload_lands_in_the_inbox_and_gets_its_verdict(
         expect(line).to_have_attribute("data-verdict", report["verdict"])
         expect(line).to_have_attribute("data-final", final_verdict(report))
         # Checked once (the flow's own DEBUG record of the same check aside).
-        checked = [e["dossier"] for e in watch.events("dossier_checked") if e["level"] == "INFO"]
-        assert checked == [ident], checked
+        assert len(checked(watch, ident)) == 1, watch.events("dossier_checked")
     finally:
         context.close()
+
+
+def drop(source: Path, inbox: Path, name: str) -> None:
+    """Put a dossier into the inbox as a county's share would, whole (copied beside it, then renamed)."""
+    staged = inbox / f".{name}.part"
+    shutil.copy2(source, staged)
+    os.replace(staged, inbox / name)
+
+
+def test_a_recheck_of_changed_content_flags_the_decision(
+    browser: Browser, bureau: tuple[Web, Watch, Path, Path]
+) -> None:
+    web, watch, inbox, out = bureau
+    name, ident = "复核测试.zip", "复核测试"
+    drop(SAMPLES / "dossiers" / "02-滕州市煤化工.zip", inbox, name)
+    context = browser.new_context(base_url=web.url, locale="zh-CN")
+    try:
+        tab = context.new_page()
+        tab.goto("/")
+        expect(row(tab, ident)).to_have_attribute("data-final", VERDICTS, timeout=120_000)
+        first = json.loads((out / ident / "report.json").read_text(encoding="utf-8"))
+
+        # The clerk finds the application form unusable: the final verdict follows.
+        tab.goto(dossier_url(ident))
+        form = tab.locator('form.decision[data-target="item:application_form"]')
+        form.locator("select[name=value]").select_option("missing")
+        form.locator("textarea[name=note]").fill("申请表未盖章，不予认可")
+        form.locator("button[type=submit]").click()
+        decided = form.locator(".decided")
+        expect(decided).to_contain_text(CLERK)
+        expect(tab.locator("#verdict")).to_have_attribute("data-final", "incomplete")
+        expect(tab.locator("#verdict")).to_have_attribute("data-verdict", first["verdict"])
+
+        # The county sends the package again with other files: checked again, the decision no longer applies.
+        drop(UPLOAD, inbox, name)
+        wait_for(lambda: len(checked(watch, ident)) >= 2, 120, "the changed dossier to be checked again", watch)
+        again = json.loads((out / ident / "report.json").read_text(encoding="utf-8"))
+        assert again["dossier"]["checked_at"] != first["dossier"]["checked_at"]
+        tab.reload()
+        expect(decided).to_have_class(re.compile(r"\bstale\b"))
+        expect(tab.locator("#verdict")).to_have_attribute("data-final", final_verdict(again))
+    finally:
+        context.close()
+
+
+def checked(watch: Watch, ident: str) -> list[dict[str, Any]]:
+    """The watch service's checks of one dossier (its own records, not the flow's DEBUG twins)."""
+    return [e for e in watch.events("dossier_checked") if e["level"] == "INFO" and e["dossier"] == ident]
 
 
 # ---------------------------------------------------------------------------------------------------
