@@ -21,6 +21,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 DOSSIER = str(Path(sys.executable).with_name("dossier"))
 CHROMIUM = Path(os.environ.get("DOSSIER_CHROMIUM", "/usr/bin/chromium"))
+# Playwright (1.49+) launches it in Chromium's own headless mode, as it does any browser it did not bring; the
+# Debian build is newer than the one a Playwright release is tested with, which the DevTools protocol tolerates.
 # Headless Chromium on a closed network: without the background-networking flags its own connections
 # (updates, sync, QUIC probes) are refused and slow every start.
 CHROMIUM_ARGS = [
