@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 with warnings.catch_warnings():  # starlette's note that httpx will give way to httpx2 in its test client
-    warnings.simplefilter("ignore", DeprecationWarning)
+    warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
 from cli.main import main
