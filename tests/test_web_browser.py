@@ -385,7 +385,8 @@ def test_sign_in_is_required_on_another_address(browser: Browser, round_: Round,
     assert password not in (round_.out / ".web" / "users.json").read_text(encoding="utf-8")
 
     # 127.0.0.2 is this machine too, but not an address the app takes for local: it asks who is there.
-    web = Web(round_.out, round_.inbox, tmp_path / "web", "127.0.0.2")
+    # No --inbox: the sources are found through summary.json's "inbox".
+    web = Web(round_.out, None, tmp_path / "web", "127.0.0.2")
     context = browser.new_context(base_url=web.url, locale="zh-CN")
     try:
         assert web.get("/api/round")[0] in (302, 303, 401, 403)
@@ -409,6 +410,13 @@ def test_sign_in_is_required_on_another_address(browser: Browser, round_: Round,
         form.locator("input[name=password]").press("Enter")
         expect(tab.locator("#user")).to_contain_text("李审核")
         expect(tab.locator("table#round tr[data-id]")).to_have_count(len(round_.ids))
+
+        # Signed in, the page previews load (the session's cookie goes with every picture).
+        ident, n, number, _, _ = sealed_declaration(round_)
+        tab.goto(dossier_url(ident))
+        thumb = tab.locator(f'img.thumb[data-file="{n}"][data-page="{number}"]').first
+        thumb.scroll_into_view_if_needed()
+        expect(thumb).to_have_js_property("naturalWidth", 160)
     finally:
         context.close()
         code = web.stop()
