@@ -1,4 +1,4 @@
-"""`dossier` (CONTRACT.md): check, batch, watch, demo, seals, schema, serve — one typer application.
+"""`dossier` (CONTRACT.md): check, batch, watch, demo, seals, schema, serve, web, user — one typer application.
 
 `main(argv)` returns the exit code (cli/exits.py) and is what tests call; `run()` is the console script.
 Bad arguments exit 2 with a Chinese message on stderr; Ctrl-C and SIGTERM exit 130.
@@ -461,6 +461,131 @@ def schema() -> ExitCode:
     from pipeline.report import report_schema
 
     print(json.dumps(report_schema(), ensure_ascii=False, indent=2))
+    return ExitCode.OK
+
+
+# ---------------------------------------------------------------------------------------------------
+# web, user: the clerk's desk
+# ---------------------------------------------------------------------------------------------------
+
+UsersOption = Annotated[
+    str | None,
+    typer.Option("--users", help="用户文件（默认 OUT/.web/users.json）", show_default=False),
+]
+
+
+@app.command(help="办事员工作台：在浏览器中查看本轮预审结果、上传材料、人工确认、生成补正通知")
+@_exits
+def web(
+    out: Annotated[
+        str, typer.Argument(metavar="OUT", help="dossier batch 或 dossier watch 的输出目录", show_default=False)
+    ],
+    inbox: Annotated[
+        str | None,
+        typer.Option(
+            "--inbox",
+            help="收件箱目录：上传的材料放入这里，页面预览从这里读取原始材料（默认：汇总表记录的收件箱，不可上传）",
+            show_default=False,
+        ),
+    ] = None,
+    host: Annotated[str, typer.Option("--host", help="监听地址；127.0.0.1 以外的地址需要登录")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", help="端口")] = 8400,
+    user: Annotated[
+        str | None,
+        typer.Option(
+            "--user", help="在本机（127.0.0.1）使用时记录的确认人（默认：当前系统用户名）", show_default=False
+        ),
+    ] = None,
+    users: UsersOption = None,
+    max_upload_mb: Annotated[int, typer.Option("--max-upload-mb", help="单个上传文件的大小上限（MB）")] = 200,
+) -> ExitCode:
+    from web import WebConfig, login_name
+    from web.serve import CannotStart, check_config, serve, users_file
+
+    config = WebConfig(
+        out=Path(out),
+        inbox=Path(inbox) if inbox else None,
+        host=host,
+        port=port,
+        user=(user or "").strip() or login_name(),
+        users_file=users_file(Path(out), users),
+        max_upload_mb=max_upload_mb,
+    )
+    try:
+        check_config(config)
+        _logging()
+        serve(config)
+    except CannotStart as exc:
+        raise UsageError(str(exc)) from exc
+    return ExitCode.OK
+
+
+user_app = typer.Typer(
+    name="user",
+    help="工作台的用户（在 127.0.0.1 以外的地址上使用工作台需要登录）",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+app.add_typer(user_app)
+
+UserOut = Annotated[str, typer.Argument(metavar="OUT", help="工作台所服务的输出目录", show_default=False)]
+
+
+def _password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("密码：")
+    if getpass.getpass("再次输入密码：") != first:
+        raise UsageError("两次输入的密码不一致")
+    return first
+
+
+@user_app.command("add", help="添加用户或为其设置新密码（密码以 scrypt 加盐散列保存）")
+@_exits
+def user_add(
+    out: UserOut,
+    name: Annotated[str, typer.Argument(metavar="NAME", help="用户名", show_default=False)],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="从标准输入读取密码（第一行），不提示")
+    ] = False,
+    users: UsersOption = None,
+) -> ExitCode:
+    from web.auth import UsersError, add_user, check_name
+    from web.serve import users_file
+
+    folder = Path(out)
+    if not folder.is_dir():
+        raise UsageError(f"找不到输出目录：{folder}")
+    path = users_file(folder, users)
+    try:
+        check_name(name)
+        new = add_user(path, name, _password(password_stdin))
+    except UsersError as exc:
+        raise UsageError(str(exc)) from exc
+    print(terminal_safe(f"{'已添加用户' if new else '已更新密码'}：{name.strip()}（{path}）"))
+    return ExitCode.OK
+
+
+@user_app.command("list", help="列出用户")
+@_exits
+def user_list(out: UserOut, users: UsersOption = None) -> ExitCode:
+    from web.auth import UsersError, load_users
+    from web.serve import users_file
+
+    folder = Path(out)
+    if not folder.is_dir():
+        raise UsageError(f"找不到输出目录：{folder}")
+    try:
+        found = load_users(users_file(folder, users))
+    except UsersError as exc:
+        raise UsageError(str(exc)) from exc
+    for name, entry in sorted(found.items()):
+        print(terminal_safe(f"{name}  {entry.get('changed', '')}"))
+    if not found:
+        print("（还没有用户）", file=sys.stderr)
     return ExitCode.OK
 
 

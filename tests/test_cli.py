@@ -21,7 +21,7 @@ from cli.main import main
 from tests.conftest import SAMPLES
 
 DOSSIER = str(Path(sys.executable).with_name("dossier"))
-COMMANDS = ("check", "batch", "watch", "demo", "seals", "schema", "serve")
+COMMANDS = ("check", "batch", "watch", "demo", "seals", "schema", "serve", "web", "user")
 
 
 @pytest.fixture(autouse=True)
