@@ -10,7 +10,7 @@ N ?= 200
 SEED ?= 3
 export PREFECT_SERVER_ANALYTICS_ENABLED := false
 
-.PHONY: demo test lint fixtures bench acceptance robustness accuracy clean system-deps
+.PHONY: demo test lint fixtures bench acceptance robustness accuracy clean system-deps screenshots
 
 $(STAMP): pyproject.toml scripts/system-deps.sh
 	bash scripts/system-deps.sh
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest -q
+
+# The README's pictures of the clerk's desk (docs/screenshots/), taken by the browser tests over every sample.
+screenshots: $(STAMP)
+	DOSSIER_SCREENSHOTS=1 $(BIN)/python -m pytest -q tests/test_web_browser.py -k screenshots
 
 fixtures: $(STAMP)
 	$(BIN)/python -m fixtures.generate --out fixtures/samples

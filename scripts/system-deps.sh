@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Debian packages the project needs: LibreOffice (legacy .doc/.wps, and turning fixture .docx into
 # PDF), bubblewrap (LibreOffice converts dossier files only inside its sandbox) and the WenQuanYi font
-# (Chinese text in generated fixtures), strace (make robustness traces files and connections with it).
+# (Chinese text in generated fixtures and on the web page's screenshots), strace (make robustness traces files and
+# connections with it), Chromium (the web page's tests drive Debian's headless browser; nothing is downloaded).
 # Installs only what is missing.
 set -euo pipefail
 need=()
@@ -9,6 +10,7 @@ command -v soffice >/dev/null 2>&1 || need+=(libreoffice-writer-nogui)
 command -v bwrap >/dev/null 2>&1 || need+=(bubblewrap)
 [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || need+=(fonts-wqy-zenhei)
 command -v strace >/dev/null 2>&1 || need+=(strace)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0
 if ! command -v apt-get >/dev/null 2>&1; then
   echo "提示：缺少 ${need[*]}，且本机没有 apt-get；.doc/.wps 文件将报告为 UNSUPPORTED_FORMAT。" >&2

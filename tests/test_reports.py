@@ -705,7 +705,8 @@ def test_write_reports_makes_every_string_printable(tmp_path: Path) -> None:
 
 ROW_KEYS = [
     *("id", "source", "verdict", "items", "errors", "warnings", "review_count", "report", "fields", "failure"),
-    *("checked_at", "final_verdict", "final_review_count", "decisions", "stale_decisions"),
+    *("checked_at", "final_verdict", "final_review_count", "final_errors", "final_warnings"),
+    *("decisions", "stale_decisions"),
 ]
 
 

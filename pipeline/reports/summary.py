@@ -45,6 +45,8 @@ class SummaryRow(BaseModel):
     # many decisions are in force and how many no longer apply. Without decisions: the tool's.
     final_verdict: Literal["complete", "incomplete", "failed"] | None = None
     final_review_count: int | None = None
+    final_errors: int | None = None
+    final_warnings: int | None = None
     decisions: int = 0
     stale_decisions: int = 0
 
@@ -77,6 +79,8 @@ def summary_row(report: Report, report_dir: str) -> dict[str, Any]:
         checked_at=report.dossier.checked_at,
         final_verdict=report.final_verdict,
         final_review_count=report.final_review_count,
+        final_errors=(report.review.counts if report.review else report.counts).error,
+        final_warnings=(report.review.counts if report.review else report.counts).warning,
         decisions=len(report.review.decisions) if report.review else 0,
         stale_decisions=report.review.stale if report.review else 0,
     ).as_dict()
@@ -97,6 +101,8 @@ def failed_row(dossier_id: str, source: str, reason: str) -> dict[str, Any]:
         failure=reason,
         final_verdict="failed",
         final_review_count=0,
+        final_errors=0,
+        final_warnings=0,
     ).as_dict()
 
 
@@ -118,7 +124,12 @@ def _display_width(text: str) -> int:
 def with_decisions(row: SummaryRow, out_dir: Path, decided: set[str]) -> SummaryRow:
     """A row with its final verdict: the clerk's, read from its report (pipeline/review.py keeps the
     reports of decided dossiers up to date), else the tool's."""
-    final: dict[str, Any] = {"final_verdict": row.verdict, "final_review_count": row.review_count}
+    final: dict[str, Any] = {
+        "final_verdict": row.verdict,
+        "final_review_count": row.review_count,
+        "final_errors": row.errors,
+        "final_warnings": row.warnings,
+    }
     if row.id in decided and row.report:
         try:
             report = Report.model_validate_json(
@@ -130,6 +141,8 @@ def with_decisions(row: SummaryRow, out_dir: Path, decided: set[str]) -> Summary
             final = {
                 "final_verdict": report.review.verdict,
                 "final_review_count": report.review.review_count,
+                "final_errors": report.review.counts.error,
+                "final_warnings": report.review.counts.warning,
                 "decisions": len(report.review.decisions),
                 "stale_decisions": report.review.stale,
             }
