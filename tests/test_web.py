@@ -268,6 +268,7 @@ def test_a_decision_changes_the_verdict_and_survives_a_restart(round_dir: Path) 
     summary = json.loads((round_dir / "out" / "summary.json").read_text(encoding="utf-8"))
     row = next(r for r in summary["dossiers"] if r["id"] == MISSING)
     assert (row["final_verdict"], row["decisions"]) == ("complete", 3)
+    assert (row["errors"], row["final_errors"]) == (2, 0)
     assert summary["inbox"]  # kept as the batch wrote it
 
     restarted = desk(round_dir)
@@ -277,6 +278,7 @@ def test_a_decision_changes_the_verdict_and_survives_a_restart(round_dir: Path) 
         "complete",
         3,
     )
+    assert (rows[MISSING]["errors"], rows[MISSING]["final_errors"]) == (2, 0)
     html = restarted.get(d(MISSING)).text
     assert 'data-verdict="incomplete" data-final="complete"' in html
     assert html.count('<div class="decided">') == 3 and "张三" in html and "纸质件已核" in html

@@ -38,8 +38,10 @@ class RoundRow:
     verdict: str  # the tool's: complete | incomplete | failed; "" while not yet checked
     final_verdict: str  # after the clerk's decisions (the tool's verdict where there are none)
     state: str  # queued | running | done | failed
-    errors: int
+    errors: int  # the tool's
     warnings: int
+    final_errors: int  # after the clerk's decisions: what the final verdict rests on
+    final_warnings: int
     review_count: int  # the tool's LOW_CONFIDENCE and LIMIT_REACHED warnings
     final_review_count: int  # what is left to look at after the clerk's decisions
     checked_at: str  # ISO 8601, "" while not yet checked
@@ -148,6 +150,10 @@ def build_round(out: Path) -> Round:
                 state=state,
                 errors=_number(data.get("errors")),
                 warnings=_number(data.get("warnings")),
+                final_errors=_number(data.get("errors") if data.get("final_errors") is None else data["final_errors"]),
+                final_warnings=_number(
+                    data.get("warnings") if data.get("final_warnings") is None else data["final_warnings"]
+                ),
                 review_count=_number(data.get("review_count")),
                 final_review_count=_number(data.get("review_count") if final_reviews is None else final_reviews),
                 checked_at=checked_at,
@@ -170,6 +176,8 @@ def build_round(out: Path) -> Round:
                 state=entry.state,
                 errors=0,
                 warnings=0,
+                final_errors=0,
+                final_warnings=0,
                 review_count=0,
                 final_review_count=0,
                 checked_at=entry.finished or "",

@@ -92,8 +92,8 @@
       "data-final": row.final_verdict,
       "data-state": row.state,
       "data-review": String(row.final_review_count),
-      "data-errors": String(row.errors),
-      "data-warnings": String(row.warnings),
+      "data-errors": String(row.final_errors),
+      "data-warnings": String(row.final_warnings),
       "data-decisions": String(row.decisions),
       "data-checked": row.checked_at,
     });
@@ -107,8 +107,8 @@
     if (row.failure) final.appendChild(el("small", { className: "failure", text: row.failure }));
     tr.appendChild(final);
     tr.appendChild(el("td", { className: "state " + row.state, text: row.state_text }));
-    tr.appendChild(el("td", { className: "num", text: String(row.errors) }));
-    tr.appendChild(el("td", { className: "num", text: String(row.warnings) }));
+    tr.appendChild(el("td", { className: "num", text: String(row.final_errors) }));
+    tr.appendChild(el("td", { className: "num", text: String(row.final_warnings) }));
     const decided = el("td", { className: "num", text: row.decisions ? String(row.decisions) : "—" });
     if (row.stale) decided.appendChild(el("small", { className: "stale-count", text: "（" + row.stale + " 项待重新确认）" }));
     tr.appendChild(decided);
