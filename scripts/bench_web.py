@@ -101,7 +101,7 @@ def browser_times(url: str, count: int, runs: int) -> list[float] | None:
         for _ in range(runs):
             started = time.perf_counter()
             page.goto(url + "/", wait_until="domcontentloaded")
-            page.wait_for_function(f"document.querySelectorAll('#round tr[data-id]').length >= {count}")
+            page.wait_for_function(f"() => document.querySelectorAll('#round tr[data-id]').length >= {count}")
             times.append(time.perf_counter() - started)
         browser.close()
     return times

@@ -556,7 +556,8 @@ def images_shown(page: Page) -> None:
 
 @pytest.mark.skipif(not SCREENSHOTS, reason="只在 DOSSIER_SCREENSHOTS=1（make screenshots）时生成截图")
 def test_screenshots(browser: Browser, round_: Round, desk: Web) -> None:
-    """docs/screenshots/: the round, a dossier with a clerk's decision, the page viewer on a seal."""
+    """docs/screenshots/: the round, a dossier with a clerk's decision, its item cards, the page viewer on a
+    seal."""
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     context = browser.new_context(
         base_url=desk.url, locale="zh-CN", viewport={"width": 1366, "height": 860}, device_scale_factor=1
@@ -582,6 +583,9 @@ def test_screenshots(browser: Browser, round_: Round, desk: Web) -> None:
         tab.goto(dossier_url(ident))
         images_shown(tab)
         tab.screenshot(path=str(SCREENSHOT_DIR / "dossier.png"))
+        tab.locator("section.item").first.evaluate("node => node.scrollIntoView({block: 'start'})")
+        images_shown(tab)
+        tab.screenshot(path=str(SCREENSHOT_DIR / "items.png"))
 
         open_seal_in_viewer(tab, round_)
         box = tab.locator("#viewer .box.seal")

@@ -419,6 +419,15 @@
           mark.appendChild(el("span", { text: box.label }));
           boxes.appendChild(mark);
         }
+        // A seal low on the page would sit below the window: bring the item's box (its seal first) into view.
+        const focus =
+          boxes.querySelector(".box.seal.current") || boxes.querySelector(".box.current") || boxes.querySelector(".box");
+        if (focus) {
+          image
+            .decode()
+            .catch(() => undefined)
+            .then(() => focus.scrollIntoView({ block: "center", inline: "nearest" }));
+        }
       } catch (e) {
         message.textContent = e.message;
       }
