@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import sqlite3
-import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+
+from core.database import Database
 
 State = Literal["queued", "running", "done", "failed"]
 Action = Literal["check", "skip"]
@@ -125,52 +125,14 @@ class UnknownSource(KeyError):
     """start/finish/fail for a source `seen` never registered."""
 
 
-class Registry:
+class Registry(Database):
     """`Registry(OUT / "registry.sqlite3")`; every method is one transaction."""
 
+    schema = _SCHEMA
+
     def __init__(self, path: Path, reserved_ids: Iterable[str] = ()) -> None:
-        self.path = Path(path)
         self.reserved = frozenset(reserved_ids)  # names OUT uses itself (failed, summary.json …)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)  # idempotent; executescript manages its own transaction
-
-    # -- connection -------------------------------------------------------------------------------
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            # NORMAL is durable against a killed process (only a power cut can lose the last commit).
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")  # take the write lock up front: no upgrade deadlocks
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        """Close this thread's connection (others close when their thread's registry is collected)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
-
-    def __enter__(self) -> Registry:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        super().__init__(path)
 
     # -- decisions ---------------------------------------------------------------------------------
 

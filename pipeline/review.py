@@ -17,13 +17,14 @@ import fcntl
 import hashlib
 import json
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from core.database import Database
 
 from .report import (
     REVIEW_CODES,
@@ -339,46 +340,18 @@ def now() -> str:
     return dt.datetime.now(CHINA_TIME).isoformat(timespec="seconds")
 
 
-class DecisionStore:
+class DecisionStore(Database):
     """Every decision ever recorded, and an audit log of who did what (decisions, uploads, sign-ins).
     History is never rewritten: a withdrawal is a row of its own."""
 
+    schema = _SCHEMA
+
     def __init__(self, out: Path) -> None:
-        self.path = Path(out) / FILENAME
-        self._local = threading.local()
-        self._conn().executescript(_SCHEMA)  # its own transaction
+        super().__init__(Path(out) / FILENAME, timeout=30.0)
 
     @staticmethod
     def exists(out: Path) -> bool:
         return (Path(out) / FILENAME).is_file()
-
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            conn.row_factory = sqlite3.Row
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
-
-    def close(self) -> None:
-        conn = getattr(self._local, "conn", None)
-        if conn is not None:
-            conn.close()
-            self._local.conn = None
 
     def record(self, report: Report, target: str, value: str, note: str, user: str) -> Decision:
         """Record a clerk's decision on one target of a report; ValueError (for people) if it is not one."""

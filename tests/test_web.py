@@ -29,7 +29,7 @@ with warnings.catch_warnings():  # starlette's note that httpx will give way to 
     from fastapi.testclient import TestClient
 
 from cli.main import main
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, inbox_of
 from web import WebConfig, create_app
 from web.auth import add_user, verify_password
 from web.upload import STAGING
@@ -51,14 +51,7 @@ def checked_round(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from pipeline.ruleset import load_ruleset
 
     root = tmp_path_factory.mktemp("web-round")
-    inbox = root / "inbox"
-    inbox.mkdir()
-    for name in SOURCES:
-        source = SAMPLES / "dossiers" / name
-        if source.is_dir():
-            shutil.copytree(source, inbox / name)
-        else:
-            shutil.copy2(source, inbox / name)
+    inbox = inbox_of(root, SOURCES)
     rows, all_reported = run_batch(inbox, root / "out", load_ruleset(), ["json", "html"], workers=2, timeout=120)
     assert all_reported and len(rows) == 4
     return root

@@ -16,12 +16,13 @@ import hmac
 import json
 import os
 import secrets
-import sqlite3
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from core.database import Database
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -173,23 +174,14 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-class Sessions:
+class Sessions(Database):
     """Sessions in SQLite; a session idle for longer than `idle_hours` is gone."""
 
-    def __init__(self, path: Path, idle_hours: float = 8.0) -> None:
-        self.path = path
-        self.idle = idle_hours * 3600.0
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._local = threading.local()
-        self._conn().executescript(_SESSIONS_SCHEMA)
+    schema = _SESSIONS_SCHEMA
 
-    def _conn(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            self._local.conn = conn
-        return conn
+    def __init__(self, path: Path, idle_hours: float = 8.0) -> None:
+        self.idle = idle_hours * 3600.0
+        super().__init__(path)
 
     def open(self, user: str | None) -> Session:
         """A new session (a fresh token and CSRF token); expired ones are swept meanwhile."""
