@@ -6,7 +6,6 @@ OUT: nothing else under OUT (the users file, the registry) is ever reached throu
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -16,7 +15,7 @@ from pathlib import Path
 from pipeline.report import ClerkDecision, ItemResult, Report, SealFound
 from pipeline.reports import wording as w
 from pipeline.reports.outline import Block, Heading, Table, item_findings, outline
-from pipeline.reports.summary import SUMMARY_SCHEMA, summary_row, write_summary
+from pipeline.reports.summary import refresh_summary
 from pipeline.review import VALUE_TEXT, VALUES, DecisionStore, Target, refresh, targets
 
 REPORT_FORMATS = ("json", "html", "md", "docx")
@@ -281,29 +280,10 @@ def _after(out: Path, folder: Path, store: DecisionStore) -> Report:
     report = refresh(out, folder.name, store)
     if report is None:
         raise NotFound(f"没有这个材料包的报告：{folder.name}")
-    update_summary(out, folder.name, report)
+    update_summary(out, report)
     return report
 
 
-_summary_lock = threading.Lock()
-
-
-def update_summary(out: Path, ident: str, report: Report) -> None:
-    """summary.json and summary.xlsx with this dossier's row as its report now stands (its final verdict);
-    the other rows, the inbox and the time stamp as they were."""
-    path = out / "summary.json"
-    with _summary_lock:
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return
-        if not isinstance(data, dict) or data.get("schema") != SUMMARY_SCHEMA:
-            return
-        rows = [r for r in data.get("dossiers", []) if isinstance(r, dict)]
-        if not any(r.get("id") == ident for r in rows):
-            return
-        row = summary_row(report, ident) | {"id": ident}
-        rows = [row if r.get("id") == ident else r for r in rows]
-        titles = {item.id: item.title for item in report.items}
-        inbox = data.get("inbox")
-        write_summary(rows, out, titles, data.get("generated_at"), Path(inbox) if isinstance(inbox, str) else None)
+def update_summary(out: Path, report: Report) -> None:
+    """summary.json and summary.xlsx with each dossier's final verdict as its report now stands."""
+    refresh_summary(out, {item.id: item.title for item in report.items})

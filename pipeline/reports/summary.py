@@ -7,6 +7,7 @@ the clerk: the verdict and each item's state coloured, a link to each report, a 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path, PurePosixPath
@@ -129,6 +130,8 @@ def with_decisions(row: SummaryRow, out_dir: Path, decided: set[str]) -> Summary
         "final_review_count": row.review_count,
         "final_errors": row.errors,
         "final_warnings": row.warnings,
+        "decisions": 0,
+        "stale_decisions": 0,
     }
     if row.id in decided and row.report:
         try:
@@ -175,6 +178,40 @@ def write_summary(
     verdict takes the clerk's decisions into account (`with_decisions`). INBOX, where the dossiers are, is
     recorded for `dossier web` (page previews, source downloads).
     """
+    from ..review import reports_lock
+
+    with reports_lock(Path(out_dir)):  # the watch service and the web desk both write it
+        return _write_summary(rows, Path(out_dir), item_titles, generated_at, inbox)
+
+
+def refresh_summary(out_dir: Path, item_titles: Mapping[str, str]) -> bool:
+    """summary.json and .xlsx again as they stand, each row's final verdict as its report now says (after a
+    clerk's decision); False when there is no summary to refresh."""
+    from ..review import reports_lock
+
+    out_dir = Path(out_dir)
+    with reports_lock(out_dir):
+        try:
+            data = json.loads((out_dir / "summary.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        if not isinstance(data, dict) or data.get("schema") != SUMMARY_SCHEMA:
+            return False
+        rows = [row for row in data.get("dossiers", []) if isinstance(row, dict)]
+        inbox = data.get("inbox")
+        _write_summary(
+            rows, out_dir, item_titles, data.get("generated_at"), Path(inbox) if isinstance(inbox, str) else None
+        )
+        return True
+
+
+def _write_summary(
+    rows: Sequence[SummaryRow | Mapping[str, Any]],
+    out_dir: Path,
+    item_titles: Mapping[str, str],
+    generated_at: str | None,
+    inbox: Path | None,
+) -> tuple[Path, Path]:
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = generated_at or datetime.now().astimezone().isoformat(timespec="seconds")
