@@ -16,6 +16,7 @@ import datetime as dt
 import fcntl
 import hashlib
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -453,21 +454,21 @@ def _decision(row: sqlite3.Row) -> Decision:
 # The reports in OUT
 # ---------------------------------------------------------------------------------------------------
 
-LOCK = ".reports.lock"
 REPORT_FORMATS = ("json", "html", "md", "docx")
 
 
 @contextmanager
 def reports_lock(out: Path) -> Iterator[None]:
-    """Held while a report folder of OUT is replaced (the watch service) or rewritten (a decision), so a
-    decision is never written into a folder that a re-check just replaced."""
+    """Held while a report folder of OUT is replaced (the watch service) or rewritten (a decision), and
+    while the summary is written, so that no writer undoes another's work. A lock on the folder itself:
+    nothing is added to OUT."""
     out.mkdir(parents=True, exist_ok=True)
-    with (out / LOCK).open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    fd = os.open(out, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def load_report(folder: Path) -> Report:

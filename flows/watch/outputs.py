@@ -19,12 +19,11 @@ from typing import Any
 
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.review import FILENAME as DECISIONS_FILE
-from pipeline.review import LOCK as REPORTS_LOCK
 from pipeline.review import DecisionStore, reports_lock, rewrite
 
 STAGING, FAILED, LOCK = ".staging", "failed", "registry.lock"
 # Names OUT uses itself: a dossier called `failed` or `summary.json` gets `-2`.
-RESERVED_IDS = (FAILED, "summary.json", "summary.xlsx", REGISTRY_FILE, LOCK, DECISIONS_FILE, REPORTS_LOCK)
+RESERVED_IDS = (FAILED, "summary.json", "summary.xlsx", REGISTRY_FILE, LOCK, DECISIONS_FILE)
 
 
 def staging(out: Path) -> Path:
