@@ -454,8 +454,6 @@ def _decision(row: sqlite3.Row) -> Decision:
 # The reports in OUT
 # ---------------------------------------------------------------------------------------------------
 
-REPORT_FORMATS = ("json", "html", "md", "docx")
-
 
 @contextmanager
 def reports_lock(out: Path) -> Iterator[None]:
@@ -485,7 +483,7 @@ def load_report(folder: Path) -> Report:
 def rewrite(folder: Path, decisions: Sequence[Decision]) -> Report | None:
     """Apply the decisions to the report in FOLDER and write its formats again when the outcome changed;
     the report, or None when the folder holds none."""
-    from .reports import write_reports
+    from .reports import FORMATS, write_reports
 
     if not (folder / "report.json").is_file():
         return None
@@ -494,7 +492,7 @@ def rewrite(folder: Path, decisions: Sequence[Decision]) -> Report | None:
     if judged == report.review:
         return report
     report.review = judged
-    write_reports(report, folder, [f for f in REPORT_FORMATS if (folder / f"report.{f}").is_file()])
+    write_reports(report, folder, [f for f in FORMATS if (folder / f"report.{f}").is_file()])
     return report
 
 

@@ -8,7 +8,6 @@ import datetime as dt
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -24,6 +23,7 @@ from pipeline.formats import DEFAULT_FORMATS, DEMO_FORMATS, Format, parse_format
 from pipeline.report import Finding, Report
 from pipeline.reports import write_reports
 from pipeline.reports.notice import BODY_FONT, TITLE_FONT, write_notice
+from pipeline.review import DecisionStore, review
 from tests.conftest import SAMPLES
 
 MISSING = "08-临朐县铝型材加工-缺项"  # no 发展规划, no 真实性声明
@@ -140,28 +140,26 @@ def test_warnings_are_to_verify_and_the_tools_doubts_are_not_the_applicants(
             message="发展情况简介识别把握不大，请人工核对",
         )
     )
+    doubtful.review_count += 1  # as Report.judged counts it
     texts = _texts(_letter(doubtful, tmp_path / "doubt.docx"))
     assert not any("人工核对" in t or "把握不大" in t for t in texts)
     assert not any("材料齐全，无需补正" in t for t in texts) and any("尚待我局进一步核对" in t for t in texts)
 
 
-class _Reviewed(Report):
-    """A report with the clerk's review (the lead's Report.review: its final findings and verdict)."""
-
-    review: Any = None
-
-
 def test_the_clerks_review_decides(reports: dict[str, Report], tmp_path: Path) -> None:
-    report = reports[MISSING]
-    kept = [f for f in report.findings if f.item == "authenticity_declaration"]
-    reviewed = _Reviewed.model_validate({**report.model_dump(by_alias=True), "review": None})
-    reviewed.review = SimpleNamespace(findings=kept, verdict="incomplete")
-    texts = _texts(_letter(reviewed, tmp_path / "notice.docx"))
+    report = reports[MISSING].model_copy(deep=True)
+    store = DecisionStore(tmp_path)
+    store.record(report, "item:development_plan", "present", "附在简介之后", "张三")
+    report.review = review(report, store.current(report.dossier.id))
+    texts = _texts(_letter(report, tmp_path / "notice.docx"))
     assert [t for t in texts if t.startswith(("一、", "二、"))] == [next(t for t in texts if t.startswith("一、"))]
     assert any(t.startswith("一、") and "真实性声明" in t for t in texts)
     assert not any("发展规划" in t for t in texts)
-    reviewed.review = SimpleNamespace(findings=[], verdict="complete")  # every finding dismissed
-    assert any("无需补正" in t for t in _texts(_letter(reviewed, tmp_path / "none.docx")))
+    store.record(report, "item:authenticity_declaration", "present", "", "张三")
+    store.record(report, "seal:authenticity_declaration", "present", "第 1 页有公章", "张三")
+    report.review = review(report, store.current(report.dossier.id))
+    assert report.review is not None and report.review.verdict == "complete" and report.review.review_count == 0
+    assert any("材料齐全，无需补正" in t for t in _texts(_letter(report, tmp_path / "none.docx")))
 
 
 def test_hostile_text_is_escaped(reports: dict[str, Report], tmp_path: Path) -> None:

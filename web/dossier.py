@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.report import ClerkDecision, ItemResult, Report, SealFound
+from pipeline.reports import FORMATS as REPORT_FORMATS
 from pipeline.reports import wording as w
 from pipeline.reports.outline import Block, Heading, Table, item_findings, outline
 from pipeline.reports.summary import refresh_summary
 from pipeline.review import VALUE_TEXT, VALUES, DecisionStore, Target, refresh, targets
 
-REPORT_FORMATS = ("json", "html", "md", "docx")
 MEDIA_TYPES = {
     "json": "application/json",
     "html": "text/html; charset=utf-8",

@@ -106,13 +106,6 @@ def write_notice(
     notice_document(report, NoticeOptions(deadline, contact, authority, date)).save(str(path))
 
 
-def final_findings(report: Report) -> list[Finding]:
-    """The findings the letter rests on: the clerk's review's if the report has one, else the tool's."""
-    review = getattr(report, "review", None)
-    findings = getattr(review, "findings", None) if review is not None else None
-    return list(findings) if findings is not None else list(report.findings)
-
-
 def chinese_number(n: int) -> str:
     """一 … 九十九: the numbering of a 公文's first level."""
     if n <= 10:
@@ -166,10 +159,10 @@ def _line(report: Report, finding: Finding, measures: str) -> str:
 def notice_document(report: Report, options: NoticeOptions | None = None) -> Any:
     """The letter as a python-docx Document."""
     options = options or NoticeOptions()
-    findings = final_findings(report)
+    findings = report.final_findings  # after the clerk's decisions, where there are any
     errors = [f for f in findings if f.severity == "error"]
     to_verify = [f for f in findings if f.severity == "warning" and f.code not in REVIEW_CODES]
-    pending = sum(1 for f in findings if f.code in REVIEW_CODES)
+    pending = report.final_review_count  # the tool's doubts nobody settled, decisions to confirm again
     cluster = str(report.fields.get("cluster_name") or report.dossier.id)
     applicant = str(report.fields.get("applicant") or ADDRESSEE_DEFAULT)
     measures = _measures(report)
