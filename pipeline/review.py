@@ -138,7 +138,6 @@ def needs_seal(report: Report) -> set[str]:
 def targets(report: Report) -> list[Target]:
     """Everything in a report a clerk can decide on, in the report's order."""
     found: list[Target] = []
-    items = {item.id: item for item in report.items}
     sealed = needs_seal(report)
     for item in report.items:
         files = _item_files(item)
@@ -159,8 +158,7 @@ def targets(report: Report) -> list[Target]:
             found.append(
                 Target(f"seal:{item.id}", "seal", item.id, f"{item.title}的公章", tool, _files_basis(report, files))
             )
-    form = items.get("application_form")
-    form_files = _item_files(form) if form else []
+    form_files = [pair.location.file for pair in report.form]  # where the figures were read
     for cond in report.conditions:
         found.append(
             Target(
