@@ -61,7 +61,7 @@ ACTIONS: dict[str, str] = {
     "ITEM_EMPTY": "请补充完整该项材料的内容",
     "FILE_UNREADABLE": "请重新提交可正常打开的文件（不加密、未损坏）",
     "FORM_FIELD_MISSING": "请补填申请表中的该栏目",
-    "CONDITION_NOT_MET": "请核实申报数据；如属主导产业营业收入居全省同行业第一位或居全国同行业前列、可适当放宽条件的情形，请附书面说明",
+    "CONDITION_NOT_MET": "请核实申报数据；符合上述放宽情形的，请附书面说明",  # the message quotes the ruleset's relaxation
     "INCONSISTENT_VALUE": "请核对相关材料，统一数据口径",
     "UNSUPPORTED_FORMAT": "请转换为 PDF 或 Word 格式后重新提交",
     "OCR_LOW_CONFIDENCE": "请提供清晰的扫描件",
@@ -136,13 +136,14 @@ def _short_measures(measures: str) -> str:
 
 
 def _article(report: Report, finding: Finding) -> str:
-    """The article a finding rests on: its item's (第六条（三）), its condition's (第四条（二）), else 第六、七条."""
-    for item in report.items:
-        if finding.item and item.id == finding.item and item.article:
-            return item.article
+    """The article a finding rests on: its condition's (第四条（二）: a condition's finding also names the
+    form item it was read from), else its item's (第六条（三）), else 第六、七条."""
     for condition in report.conditions:
         if finding.field and condition.id == finding.field and condition.article:
             return condition.article
+    for item in report.items:
+        if finding.item and item.id == finding.item and item.article:
+            return item.article
     return GENERAL_ARTICLE
 
 
