@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ctypes
 import io
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,16 +17,14 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import Image
 
+from core.text import strip_numbering
+
 from .errors import Unreadable
 from .image import image_dpi, open_image
 from .pdf import _open as open_pdf
 
 MAX_HEIGHT_PX = 10_000  # a strip-like page (a long scroll of a web page saved as PDF) is drawn smaller
 _DEVICE = 1_000_000  # page → device coordinates on a square of this many units: fractions to 1e-6
-# Numbering in front of a title ("二、" "（三）" "3." "第四部分"): the title is found with or without it.
-_NUMBERING = re.compile(
-    r"(?:[一二三四五六七八九十]+[、.．]|[（(][一二三四五六七八九十\d]+[）)]|\d+[、.．]|第[一二三四五六七八九十\d]+[部分章节]+)"
-)
 
 
 @dataclass(frozen=True)
@@ -147,7 +144,7 @@ def _title_boxes(page: pdfium.PdfPage, titles: tuple[str, ...]) -> tuple[tuple[i
         breaks.add(len(text))
         found: list[tuple[int, float, float, float, float]] = []
         for number, title in enumerate(titles):
-            start = _line_of(text, breaks, squeezed(_NUMBERING.sub("", title.strip())))
+            start = _line_of(text, breaks, squeezed(strip_numbering(title)))
             if start is not None:
                 indices = sorted(set(owners[start[0] : start[1]]))
                 found.append((number, *_union(page, textpage, indices)))
@@ -164,7 +161,7 @@ def _line_of(text: str, breaks: set[int], wanted: str) -> tuple[int, int] | None
     while at >= 0:
         end = at + len(wanted)
         line_start = max(b for b in breaks if b <= at)
-        if end in breaks and (line_start == at or _NUMBERING.fullmatch(text[line_start:at])):
+        if end in breaks and (line_start == at or not strip_numbering(text[line_start:at])):
             return (line_start, end)
         at = text.find(wanted, at + 1)
     return None

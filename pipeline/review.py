@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +27,7 @@ from typing import Any
 
 from core.database import Database
 
+from .dossier import CHINA_TIME
 from .report import (
     REVIEW_CODES,
     ClerkDecision,
@@ -332,9 +333,6 @@ CREATE TABLE IF NOT EXISTS audit (
 """
 
 
-CHINA_TIME = dt.timezone(dt.timedelta(hours=8))  # as reports' checked_at
-
-
 def now() -> str:
     return dt.datetime.now(CHINA_TIME).isoformat(timespec="seconds")
 
@@ -494,22 +492,20 @@ def rewrite(folder: Path, decisions: Sequence[Decision]) -> Report | None:
     return report
 
 
-def refresh(out: Path, ident: str, store: DecisionStore | None = None) -> Report | None:
+def refresh(out: Path, ident: str, store: DecisionStore) -> Report | None:
     """OUT/<ident>'s report again with the decisions in force (after a decision, or a re-check)."""
-    store = store or DecisionStore(out)
     with reports_lock(out):
         return rewrite(out / ident, store.current(ident))
 
 
-def apply_decisions(out: Path, idents: Iterable[str] | None = None) -> None:
+def apply_decisions(out: Path) -> None:
     """The reports of OUT with decisions in force, brought up to date (a batch or watch run wrote them
     again without): call before writing the summary."""
     if not DecisionStore.exists(out):
         return
     store = DecisionStore(out)
     try:
-        wanted = store.dossiers() if idents is None else set(idents) & store.dossiers()
-        for ident in sorted(wanted):
+        for ident in sorted(store.dossiers()):
             refresh(out, ident, store)
     finally:
         store.close()

@@ -26,7 +26,6 @@ from tests.conftest import inbox_of
 from web.pages import (
     PageUnavailable,
     UnsafePath,
-    item_pages,
     open_file,
     page_boxes,
     page_count,
@@ -353,4 +352,3 @@ def test_item_titles_in_a_bound_word_file(
     assert list(found) == [i.id for i in report.items if i.present]
     assert 1 not in found.values()
     assert sorted(found.values()) == list(found.values())
-    assert item_pages(report, 0, source, tmp_path, pool=pool) == found

@@ -394,16 +394,15 @@ def build(config: WebConfig) -> FastAPI:
 
     @app.get("/d/{ident}/notice.docx")
     def notice(ident: str, deadline: str = "", contact: str = "", authority: str = "") -> Response:
-        folder, _ = desk.report(ident)
+        _, report = desk.report(ident)  # the cached report: the letter needs no seal crops
         if len(deadline) > 100 or len(contact) > 200 or len(authority) > 100:
             return JSONResponse({"error": "期限、联系方式或发文机关过长"}, status_code=400)
-        from pipeline.reports.notice import write_notice
-        from pipeline.review import load_report
+        from pipeline.reports import write_notice
 
         scratch = Path(tempfile.mkdtemp(prefix="dossier-web-"))
         path = scratch / "notice.docx"
         write_notice(
-            load_report(folder),
+            report,
             path,
             deadline=deadline.strip() or None,
             contact=contact.strip() or None,

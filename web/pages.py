@@ -41,7 +41,6 @@ CONVERSIONS_AT_ONCE = 2  # LibreOffice processes converting Word files at one ti
 WORD_FORMATS = ("docx", "doc", "wps", "rtf")
 IMAGE_FORMATS = ("jpg", "png", "tif", "bmp")
 TOC_TITLES = 3  # titles of this many items on one page: a 目录, whose lines are not the items' titles
-TITLE_SEARCH_PAGES = 300  # item_pages looks for titles on this many pages of a file at most
 
 # The clerk's words.
 NO_LIBREOFFICE = "本机未安装 LibreOffice，无法显示 Word 文件的页面（请安装 libreoffice-writer-nogui）"
@@ -435,26 +434,3 @@ def page_boxes(
         label = items[ident].title if ident in items else ident
         boxes.append({"kind": "item", "item": ident, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "label": label})
     return boxes
-
-
-def item_pages(
-    report: Report,
-    file_index: int,
-    source: Path,
-    cache_dir: Path,
-    *,
-    pool: ExtractionPool | None = None,
-    max_pages: int = TITLE_SEARCH_PAGES,
-) -> dict[str, int]:
-    """Item id → the page of file FILE_INDEX its title line is on (the first such page): where a Word file's
-    items start in its PDF conversion, which the report cannot say (its pages are null). PageUnavailable as
-    render_page."""
-    entry = report.dossier.files[file_index]
-    path, sha = _located(source, entry.path, Path(cache_dir))
-    pages = int(_page_view(path, sha, 1, (), Path(cache_dir), pool)["pages"])
-    found: dict[str, int] = {}
-    for page in range(1, min(pages, max_pages) + 1):
-        for box in page_boxes(report, file_index, page, source, cache_dir, pool=pool):
-            if box["kind"] == "item":
-                found.setdefault(box["item"], page)
-    return found

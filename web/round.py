@@ -19,12 +19,10 @@ from typing import Any
 
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry
-from pipeline.review import FILENAME as DECISIONS_FILE
 
 logger = logging.getLogger("dossier.web")
 
 SUMMARY_FILE = "summary.json"
-VERDICTS = ("complete", "incomplete", "failed")
 STATES = ("queued", "running", "done", "failed")
 COUNT_KEYS = ("complete", "incomplete", "failed", "queued", "running", "total")
 
@@ -61,9 +59,6 @@ class Round:
     counts: dict[str, int]
     inbox: str | None = None  # summary.json's inbox, where the batch or watch service read from
     by_id: dict[str, RoundRow] = field(default_factory=dict, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"stamp": self.stamp, "counts": self.counts, "rows": [r.as_dict() for r in self.rows]}
 
 
 def counts(rows: list[RoundRow]) -> dict[str, int]:
@@ -201,7 +196,8 @@ class RoundReader:
         self._round: Round | None = None
 
     def _signature(self) -> tuple[tuple[int, int], ...]:
-        names = (SUMMARY_FILE, REGISTRY_FILE, f"{REGISTRY_FILE}-wal", DECISIONS_FILE, f"{DECISIONS_FILE}-wal")
+        # Final verdicts come from summary.json (rewritten after each decision), not from the decisions' file.
+        names = (SUMMARY_FILE, REGISTRY_FILE, f"{REGISTRY_FILE}-wal")
         return tuple(_file_key(self.out / name) for name in names)
 
     def read(self) -> Round:
