@@ -376,4 +376,5 @@ def _ruleset_info(ruleset: Ruleset, as_of: dt.date) -> RulesetInfo:
         validity_note=note,
         field_labels={rule.id: rule.label for rule in ruleset.form_fields},
         field_units={rule.id: rule.unit for rule in ruleset.form_fields if rule.unit},
+        sealed_items=[rule.id for rule in ruleset.items if rule.needs_seal],
     )

@@ -124,6 +124,7 @@ class RulesetInfo(Part):
     validity_note: str | None = None  # the clerk's warning when it was not
     field_labels: dict[str, str] = Field(default_factory=dict)  # form field id → its name in reports
     field_units: dict[str, str] = Field(default_factory=dict)  # form field id → the unit its value is in
+    sealed_items: list[str] = Field(default_factory=list)  # the items the ruleset wants sealed (人工确认 of seals)
 
 
 class ConditionResult(Part):

@@ -21,7 +21,6 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -121,19 +120,9 @@ def _item_files(item: ItemResult) -> list[str]:
     return [loc.file for loc in item.locations]
 
 
-@cache
-def _sealed_items(ruleset_id: str) -> frozenset[str]:
-    """The items the ruleset wants sealed (a missing item carries no `seal` in its report)."""
-    from .ruleset import RulesetError, load_ruleset
-
-    try:
-        return frozenset(rule.id for rule in load_ruleset(ruleset_id).items if rule.needs_seal)
-    except (RulesetError, OSError, ValueError):
-        return frozenset()
-
-
 def needs_seal(report: Report) -> set[str]:
-    return {item.id for item in report.items if item.seal is not None} | _sealed_items(report.ruleset.id)
+    """The items wanting a seal: a missing one carries no `seal`, the ruleset's list names it."""
+    return {item.id for item in report.items if item.seal is not None} | set(report.ruleset.sealed_items)
 
 
 def targets(report: Report) -> list[Target]:
