@@ -180,6 +180,15 @@ class Counts(Part):
     warning: int = 0
     info: int = 0
 
+    @classmethod
+    def of(cls, findings: list[Finding]) -> Counts:
+        return cls(**{s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")})
+
+    @property
+    def verdict(self) -> Verdict:
+        """CONTRACT.md: complete exactly when no finding is an error."""
+        return "incomplete" if self.error else "complete"
+
 
 class ClerkDecision(Part):
     """A clerk's own judgement (人工确认) on one thing the tool judged: an item, a seal, an Art. 4 condition or
@@ -235,9 +244,9 @@ class Report(Part):
     def judged(cls, findings: list[Finding], **parts: Any) -> Report:
         """A report whose verdict and counts follow from its findings (CONTRACT.md: complete exactly when
         no finding is an error), so they can never disagree."""
-        counts = Counts(**{s: sum(1 for f in findings if f.severity == s) for s in ("error", "warning", "info")})
+        counts = Counts.of(findings)
         return cls(
-            verdict="incomplete" if counts.error else "complete",
+            verdict=counts.verdict,
             findings=findings,
             counts=counts,
             review_count=sum(1 for f in findings if f.code in REVIEW_CODES),
@@ -248,6 +257,10 @@ class Report(Part):
     def final_verdict(self) -> Verdict:
         """The verdict people act on: the clerk's where they decided, else the tool's."""
         return self.review.verdict if self.review else self.verdict
+
+    @property
+    def final_counts(self) -> Counts:
+        return self.review.counts if self.review else self.counts
 
     @property
     def final_findings(self) -> list[Finding]:

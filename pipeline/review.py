@@ -197,16 +197,16 @@ def _stale_reason(decision: Decision, target: Target | None, kind: str) -> str |
     return None
 
 
-def _clerk_finding(code: str, severity: str, item: ItemResult | None, message: str, decision: Decision) -> Finding:
+def _clerk_finding(
+    code: str, item: ItemResult | None, message: str, decision: Decision, field: str | None = None
+) -> Finding:
+    """A finding the clerk's decision raises, with the code's own severity (pipeline.checks.SEVERITY)."""
+    from .checks import finding
+
     who = f"（{decision.user}，{decision.at[:16].replace('T', ' ')}）"
     location = item.locations[0] if item and item.locations else None
-    return Finding(
-        code=code,
-        severity=severity,  # type: ignore[arg-type]
-        item=item.id if item else None,
-        message=CLERK_PREFIX + message + who,
-        location=Location(file=location.file, pages=location.pages) if location else None,
-    )
+    where = Location(file=location.file, pages=location.pages) if location else None
+    return finding(code, CLERK_PREFIX + message + who, item.id if item else None, where, field)
 
 
 def review(report: Report, decisions: Sequence[Decision]) -> Review | None:
@@ -261,16 +261,13 @@ def review(report: Report, decisions: Sequence[Decision]) -> Review | None:
                 findings = [f for f in findings if not (f.item == subject and f.code in gone)]
             elif not any(f.item == subject and f.code == gone[0] for f in findings):
                 code = "ITEM_MISSING" if kind == "item" else "SEAL_MISSING"
-                added.append(
-                    _clerk_finding(code, "error", item, f"{target.label}{VALUE_TEXT[kind]['missing']}", decision)
-                )
+                added.append(_clerk_finding(code, item, f"{target.label}{VALUE_TEXT[kind]['missing']}", decision))
         elif kind == "condition":
             cond = conditions[subject]
             if decision.value == "pass":
                 findings = [f for f in findings if not (f.code == "CONDITION_NOT_MET" and f.field == subject)]
             elif not any(f.code == "CONDITION_NOT_MET" and f.field == subject for f in findings):
-                finding = _clerk_finding("CONDITION_NOT_MET", "warning", None, f"{target.label}不符合", decision)
-                added.append(finding.model_copy(update={"field": cond.id}))
+                added.append(_clerk_finding("CONDITION_NOT_MET", None, f"{target.label}不符合", decision, cond.id))
     # An item the clerk found that wants a seal nobody saw: the verdict must not read a bare 材料齐全.
     sealed, decided = needs_seal(report), {d.target for d in applied}
     for decision in applied:
@@ -278,13 +275,13 @@ def review(report: Report, decisions: Sequence[Decision]) -> Review | None:
         found = decision.target.startswith("item:") and decision.value == "present"
         unseen = subject in sealed and f"seal:{subject}" not in decided
         if found and unseen and not isinstance(items[subject].seal, SealFound):
-            added.append(_clerk_finding("LOW_CONFIDENCE", "warning", items[subject], UNSEEN_SEAL, decision))
+            added.append(_clerk_finding("LOW_CONFIDENCE", items[subject], UNSEEN_SEAL, decision))
     final = findings + added
     stale = sum(1 for d in shown if not d.applies)
     doubts = sum(1 for f in final if f.code in REVIEW_CODES and finding_key(f) not in settled)
-    counts = Counts(**{s: sum(1 for f in final if f.severity == s) for s in ("error", "warning", "info")})
+    counts = Counts.of(final)
     return Review(
-        verdict="incomplete" if counts.error else "complete",
+        verdict=counts.verdict,
         counts=counts,
         review_count=doubts + stale,
         findings=final,

@@ -106,7 +106,7 @@ def outline(report: Report) -> list[Block]:
     """The report of one dossier as the clerk reads it, top to bottom. Where a clerk decided (人工确认),
     the verdict and the 补正清单 are those after the decisions, and a section lists the decisions."""
     reviews = report.final_review_count
-    counts = report.review.counts if report.review else report.counts
+    counts = report.final_counts
     findings = report.final_findings
     blocks: list[Block] = [
         Heading(title(report), 1),

@@ -80,8 +80,8 @@ def summary_row(report: Report, report_dir: str) -> dict[str, Any]:
         checked_at=report.dossier.checked_at,
         final_verdict=report.final_verdict,
         final_review_count=report.final_review_count,
-        final_errors=(report.review.counts if report.review else report.counts).error,
-        final_warnings=(report.review.counts if report.review else report.counts).warning,
+        final_errors=report.final_counts.error,
+        final_warnings=report.final_counts.warning,
         decisions=len(report.review.decisions) if report.review else 0,
         stale_decisions=report.review.stale if report.review else 0,
     ).as_dict()
