@@ -15,7 +15,7 @@ from pathlib import Path
 from pipeline.report import ClerkDecision, ItemResult, Report, SealFound
 from pipeline.reports import FORMATS as REPORT_FORMATS
 from pipeline.reports import wording as w
-from pipeline.reports.outline import Block, Heading, Table, item_findings, outline
+from pipeline.reports.outline import Block, Heading, Table, item_status, outline
 from pipeline.reports.summary import refresh_summary
 from pipeline.review import VALUE_TEXT, VALUES, DecisionStore, Target, refresh, targets
 
@@ -133,20 +133,6 @@ def item_thumbs(report: Report, item: ItemResult, limit: int = THUMBS_PER_ITEM) 
     return thumbs
 
 
-def _item_status(report: Report, item: ItemResult) -> tuple[str, str]:
-    """As the report's items table says (outline.py): 已提供 / 有问题 / 需人工确认 / 缺失 …"""
-    findings = item_findings(report, item)
-    error = any(f.severity == "error" for f in findings)
-    unsure = any(f.code == "LOW_CONFIDENCE" for f in findings)
-    if item.present:
-        status = w.ITEM_DEFECTIVE if error else w.ITEM_UNSURE if unsure else w.ITEM_PRESENT
-    elif unsure and not error:
-        status = w.ITEM_UNSURE
-    else:
-        status = w.ITEM_MISSING if item.required else w.ITEM_ABSENT_OPTIONAL
-    return status
-
-
 def decision_views(report: Report) -> list[DecisionView]:
     """Every target of the report with its form's options and the decision on it, if any."""
     decided = {d.target: d for d in report.review.decisions} if report.review else {}
@@ -174,10 +160,7 @@ def item_views(report: Report, ident: str, views: list[DecisionView]) -> list[It
     result = []
     for item in report.items:
         decisions = by_subject.get(item.id, [])
-        status, tone = _item_status(report, item)
-        decided = next((v.decided for v in decisions if v.target.kind == "item" and v.decided), None)
-        if decided is not None and decided.applies and decided.value in w.ITEM_DECIDED:
-            status, tone = w.ITEM_DECIDED[decided.value]
+        status, tone = item_status(report, item)
         shown = ItemView(item, status, tone, item_thumbs(report, item), decisions=decisions)
         if isinstance(item.seal, SealFound) and item.seal.crop:
             shown.seal_url = seal_url(ident, item)

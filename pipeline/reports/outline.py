@@ -217,8 +217,12 @@ def item_findings(report: Report, item: ItemResult) -> list[Finding]:
     return found
 
 
-def _item_status(item: ItemResult, findings: list[Finding]) -> tuple[str, Tone]:
-    """已提供 / 缺失 / 有问题 / 需人工确认 (/ 未提供（可选）)."""
+def item_status(report: Report, item: ItemResult) -> tuple[str, Tone]:
+    """已提供 / 缺失 / 有问题 / 需人工确认 (/ 未提供（可选）), or the clerk's answer where one is in force."""
+    decided = _decided_items(report)
+    if item.id in decided:
+        return w.ITEM_DECIDED[decided[item.id]]
+    findings = item_findings(report, item)
     error = any(f.severity == "error" for f in findings)
     unsure = any(f.code == "LOW_CONFIDENCE" for f in findings)
     if item.present:
@@ -270,14 +274,10 @@ def _seal_cell(item: ItemResult) -> Cell:
 
 def _items_table(report: Report) -> Table:
     rows: list[list[Cell]] = []
-    decided = _decided_items(report)
     for item in report.items:
-        findings = item_findings(report, item)
-        unsure = any(f.code == "LOW_CONFIDENCE" for f in findings)
+        unsure = any(f.code == "LOW_CONFIDENCE" for f in item_findings(report, item))
         locations = [_location_text(loc) for loc in item.locations]
-        status = _item_status(item, findings)
-        if item.id in decided:
-            status = w.ITEM_DECIDED[decided[item.id]]
+        status = item_status(report, item)
         rows.append(
             [
                 Cell(item.article),
