@@ -30,6 +30,7 @@ from core.names import terminal_safe
 from extractors.sandbox import DEFAULT_TIMEOUT, ExtractionPool, default_workers
 from pipeline import DEFAULT_RULESET
 from pipeline.formats import DEFAULT_FORMATS, DEMO_FORMATS, Format, FormatError, parse_formats
+from web import DEFAULT_PORT
 
 from .exits import ExitCode, UsageError
 from .usage import UnknownCommand, click_errors, usage_message
@@ -426,7 +427,7 @@ def demo(out: Annotated[str, typer.Option("--out", help="输出目录")] = "out/
     print(f"\n共 {len(rows)} 个申报材料包：{complete} 个齐全，{len(rows) - complete} 个需补正或处理失败。")
     print(f"每个材料包的报告：{target}/<材料包>/report.html")
     print(f"汇总表：{target / 'summary.xlsx'}（{target / 'summary.json'}）")
-    print(f"在浏览器中查看与人工确认：dossier web {target}（然后打开 http://127.0.0.1:8400/）")
+    print(f"在浏览器中查看与人工确认：dossier web {target}（然后打开 http://127.0.0.1:{DEFAULT_PORT}/）")
     return ExitCode.OK
 
 
@@ -489,7 +490,7 @@ def web(
         ),
     ] = None,
     host: Annotated[str, typer.Option("--host", help="监听地址；127.0.0.1 以外的地址需要登录")] = "127.0.0.1",
-    port: Annotated[int, typer.Option("--port", help="端口")] = 8400,
+    port: Annotated[int, typer.Option("--port", help="端口")] = DEFAULT_PORT,
     user: Annotated[
         str | None,
         typer.Option(

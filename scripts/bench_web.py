@@ -14,13 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import urllib.request
@@ -29,10 +24,10 @@ from pathlib import Path
 from pipeline.batch import run_batch
 from pipeline.reports import write_summary
 from pipeline.ruleset import load_ruleset
+from tests.web_server import CHROMIUM, CHROMIUM_ARGS, Web, browser_missing
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "fixtures" / "samples" / "dossiers"
-CHROMIUM = "/usr/bin/chromium"
 GOAL = 1.0
 
 
@@ -60,12 +55,6 @@ def make_round(work: Path, count: int) -> Path:
     return out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def fetch(url: str) -> float:
     started = time.perf_counter()
     with urllib.request.urlopen(url, timeout=30) as response:
@@ -73,30 +62,14 @@ def fetch(url: str) -> float:
     return time.perf_counter() - started
 
 
-def wait_up(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"dossier web exited with {process.returncode}")
-        try:
-            fetch(url + "/healthz")
-            return
-        except OSError:
-            time.sleep(0.2)
-    raise SystemExit("dossier web did not answer within 60 s")
-
-
 def browser_times(url: str, count: int, runs: int) -> list[float] | None:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
+    if browser_missing():
         return None
-    if not Path(CHROMIUM).exists():
-        return None
-    args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking"]
+    from playwright.sync_api import sync_playwright
+
     times: list[float] = []
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS)
         page = browser.new_page()
         for _ in range(runs):
             started = time.perf_counter()
@@ -120,20 +93,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-web-") as tmp:
         print(f"making a round of {args.count} dossiers …", flush=True)
         out = make_round(Path(tmp), args.count)
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        command = [str(Path(sys.executable).with_name("dossier")), "web", str(out), "--port", str(port)]
-        env = {**os.environ, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        web = Web(out, None, Path(tmp) / "web.log")  # started, and answering
+        url = web.url
         try:
-            wait_up(url, process)
             first = fetch(url + "/")
             page = [fetch(url + "/") for _ in range(args.runs)]
             api = [fetch(url + "/api/round") for _ in range(args.runs)]
             shown = browser_times(url, args.count, max(3, args.runs // 3))
         finally:
-            process.send_signal(signal.SIGINT)
-            process.wait(timeout=30)
+            web.stop()
     print(f"\nA round of {args.count} dossiers, seconds (goal: under {GOAL:g} s; ratio = median / goal)\n")
     print("| what | min | median | max | ratio to goal |")
     print("| --- | --- | --- | --- | --- |")

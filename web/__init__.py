@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+DEFAULT_PORT = 8400
 WEB_FOLDER = ".web"  # under OUT: the users file and the sessions; never served
 
 
@@ -37,7 +38,7 @@ class WebConfig:
     out: Path
     inbox: Path | None = None  # where uploads go (and the sources are read from); else summary.json's inbox
     host: str = "127.0.0.1"
-    port: int = 8400
+    port: int = DEFAULT_PORT
     user: str = field(default_factory=login_name)  # who decides, on 127.0.0.1 (no sign-in there)
     users_file: Path | None = None  # default OUT/.web/users.json
     max_upload_mb: int = 200
