@@ -214,7 +214,9 @@ def read_dossier(
 ) -> ReadDossier:
     """Intake, extraction, OCR, then the seal search and the form's tables in the workers while this
     process analyses the text (`analyse_text`), so a single dossier uses both cores. Scanned pages are
-    first read only far enough to tell what they are, unless `full_ocr` (`settle_scans`)."""
+    first read only far enough to tell what they are, unless `full_ocr` (`settle_scans`); when some were,
+    the last settling round's analysis is used as it is, and the seal search (which skips pages read in
+    part, so must wait for the rounds) overlaps nothing."""
     started = time.perf_counter()
     with open_dossier(path, limits) as intake:
         documents, duplicates = _read(intake.files, pool)
