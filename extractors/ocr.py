@@ -85,7 +85,9 @@ def inference_threads(workers: int) -> int:
     """onnxruntime threads per reading process: the machine's cores shared among the processes, so one
     each when there are as many processes as cores (pages in parallel beat threads within a page; in a
     batch the pages of several dossiers share the processes, so a page's own dossier says nothing)."""
-    return max(1, len(os.sched_getaffinity(0)) // max(1, workers))
+    from .sandbox import default_workers  # the machine's cores
+
+    return max(1, default_workers() // max(1, workers))
 
 
 @dataclass(slots=True)
@@ -119,21 +121,21 @@ def cache_dir() -> Path:
 
 
 @functools.cache  # loading the models takes ~1 s: once per process (a worker) and thread count
-def engine(threads: int, settings: OcrSettings = SETTINGS) -> Any:
+def engine(threads: int) -> Any:
     """A RapidOCR with `threads` inference threads."""
     # onnxruntime (1.29 and later) reports telemetry to Microsoft and keeps a device id under
     # ~/.cache unless this is set before it loads; the choice is fixed for the process then.
     os.environ["ORT_DISABLE_TELEMETRY"] = "1"
     from rapidocr import RapidOCR
 
-    return RapidOCR(params=settings.params(threads))
+    return RapidOCR(params=SETTINGS.params(threads))
 
 
-def engine_id(settings: OcrSettings = SETTINGS) -> str:
+def engine_id() -> str:
     """What produced a cached result: a different engine or setting must not reuse it."""
     from importlib.metadata import version
 
-    return f"rapidocr-{version('rapidocr')}-{settings.id}-cls-vote"
+    return f"rapidocr-{version('rapidocr')}-{SETTINGS.id}-cls-vote"
 
 
 def _scan_dpi(page: Any) -> float | None:

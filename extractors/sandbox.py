@@ -288,9 +288,7 @@ class ExtractionPool:
             if thread is not None:
                 self._wake()
                 thread.join()
-            for worker in self._workers:  # started without a dispatcher (`_start` alone)
-                worker.stop()
-            self._workers = []
+            self._workers = []  # the dispatcher stopped them
             with self._lock:
                 self._closing = False
 

@@ -140,11 +140,16 @@ def test_a_partial_reading_finished_is_the_full_reading(tmp_path: Path) -> None:
     assert again.cached and not again.partial
 
 
-def test_the_models_settings_are_part_of_the_cache_key() -> None:
-    from extractors.ocr import SETTINGS, OcrSettings, engine_id
+def test_the_models_settings_are_part_of_the_cache_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    import extractors.ocr as ocr
 
-    assert engine_id(SETTINGS) != engine_id(OcrSettings(det_limit=1280))
-    assert engine_id(SETTINGS) != engine_id(OcrSettings(rec_batch=6, rec_min_width=320, memory_arena=False))
+    rgb = np.zeros((40, 30, 3), dtype=np.uint8)
+    keys = {ocr._cache_key(rgb, 200.0), ocr._file_page_key("ab" * 32, 1, 200.0)}
+    for changed in (ocr.OcrSettings(det_limit=1280), ocr.OcrSettings(rec_batch=6, rec_min_width=320)):
+        monkeypatch.setattr(ocr, "SETTINGS", changed)
+        again = {ocr._cache_key(rgb, 200.0), ocr._file_page_key("ab" * 32, 1, 200.0)}
+        assert not again & keys  # another setting never reuses a cached reading
+        keys |= again
 
 
 def test_ocr_runs_with_the_network_unreachable(tmp_path: Path) -> None:
