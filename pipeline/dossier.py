@@ -379,4 +379,5 @@ def _ruleset_info(ruleset: Ruleset, as_of: dt.date) -> RulesetInfo:
         field_labels={rule.id: rule.label for rule in ruleset.form_fields},
         field_units={rule.id: rule.unit for rule in ruleset.form_fields if rule.unit},
         sealed_items=[rule.id for rule in ruleset.items if rule.needs_seal],
+        notice=dict(ruleset.notice),
     )

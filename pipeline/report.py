@@ -125,6 +125,7 @@ class RulesetInfo(Part):
     field_labels: dict[str, str] = Field(default_factory=dict)  # form field id → its name in reports
     field_units: dict[str, str] = Field(default_factory=dict)  # form field id → the unit its value is in
     sealed_items: list[str] = Field(default_factory=list)  # the items the ruleset wants sealed (人工确认 of seals)
+    notice: dict[str, str] = Field(default_factory=dict)  # how the 补正通知 cites it (short_title, articles)
 
 
 class ConditionResult(Part):

@@ -183,6 +183,7 @@ class Ruleset:
     evidence_patterns: Path = DEFAULT_EVIDENCE  # the evidence-pattern file (pipeline/evidence.py)
     evidence_rules: EvidenceRules | None = None  # that file as read and checked with the ruleset
     issued_by: str = ""
+    notice: dict[str, str] = field(default_factory=dict)  # NoticeSpec as data: the report carries it
     recognition_years: int | None = None  # how long a recognition lasts
 
     @property
@@ -343,6 +344,14 @@ class SealSpec(Spec):
     min_score: Fraction = SealRules.min_score
 
 
+class NoticeSpec(Spec):
+    """How the 补正通知 cites the regulation (pipeline/reports/notice.py)."""
+
+    short_title: str = ""  # what the letter calls it after the first time: 《办法》
+    review_article: str = ""  # the article under which the bureau checks a dossier and asks for 补正
+    general_article: str = ""  # what a finding about the dossier as a whole (a file, a format) rests on
+
+
 class VocabularySpec(Spec):
     masks: list[Regex] = []
     common: list[Regex] = []
@@ -434,6 +443,7 @@ class RulesetSpec(Spec):
     cross_checks: CrossCheckSpec = Field(default_factory=CrossCheckSpec)
     conditions: list[ConditionSpec] = []
     relaxation: str = ""
+    notice: NoticeSpec = Field(default_factory=NoticeSpec)
 
 
 def _plain(tp: Any) -> Any:
@@ -748,6 +758,7 @@ def _build(spec: RulesetSpec, source: str, evidence: Path, evidence_rules: Evide
         evidence_patterns=evidence,
         evidence_rules=evidence_rules,
         issued_by=spec.issued_by,
+        notice=spec.notice.model_dump(),
         recognition_years=spec.recognition_years,
     )
 

@@ -34,17 +34,14 @@ from ..report import REVIEW_CODES, Finding, Report
 TITLE_TO_FIX = "关于补正{cluster}申报材料的通知"
 TITLE_NOTHING_TO_FIX = "关于{cluster}申报材料审核情况的通知"
 ADDRESSEE_DEFAULT = "申报单位"
-MEASURES_FULL = "《山东省特色产业集群管理办法》（鲁工信发〔2020〕5号）"
-OPENING = (
-    "你单位报送的{cluster}申报材料已收悉。根据{measures}（以下简称{short}）第七条规定，我局对申报材料进行了合规性审核。"
-)
+OPENING = "你单位报送的{cluster}申报材料已收悉。根据{measures}{short}{article}规定，我局对申报材料进行了合规性审核。"
+SHORT_TITLE = "（以下简称{short}）"
 RESULT_TO_FIX = "经审核，申报材料不齐全，需补正以下{n}项内容："
 RESULT_COMPLETE = "经审核，申报材料齐全，无需补正。"
 # A complete dossier whose doubts the clerk has not settled yet is never told a bare 材料齐全 (CONTRACT.md).
 RESULT_PENDING = "经初步审核，申报材料齐全，其中{n}项尚待我局进一步核对，核对结果另行告知。"
 TO_VERIFY = "以下事项请你单位核实，如有误请一并更正："
 BASIS = "（依据：{measures}{article}）"
-GENERAL_ARTICLE = "第六条、第七条"  # a finding about the dossier as a whole (an unreadable file, a format)
 DEADLINE = "请你单位于{deadline}前按上述要求补正，并将补正后的申报材料报送我局。"
 DEADLINE_BLANK = "＿＿年＿＿月＿＿日"
 CONTACT = "联系人及电话：{contact}"
@@ -126,25 +123,19 @@ def _measures(report: Report) -> str:
     found = re.fullmatch(r"《?(.+?)》?\s*[（(](.+?号)[）)]", report.ruleset.title.strip())
     if found:
         return f"《{found.group(1)}》（{found.group(2)}）"
-    return f"《{report.ruleset.title.strip()}》" if report.ruleset.title.strip() else MEASURES_FULL
-
-
-def _short_measures(measures: str) -> str:
-    """《办法》 for 《山东省特色产业集群管理办法》（…）: what the letter calls it after the first time."""
-    name = measures[1 : measures.index("》")] if "》" in measures else ""
-    return f"《{name[-2:]}》" if len(name) > 2 else measures
+    return f"《{report.ruleset.title.strip() or report.ruleset.id}》"
 
 
 def _article(report: Report, finding: Finding) -> str:
     """The article a finding rests on: its condition's (第四条（二）: a condition's finding also names the
-    form item it was read from), else its item's (第六条（三）), else 第六、七条."""
+    form item it was read from), else its item's (第六条（三）), else the ruleset's general article."""
     for condition in report.conditions:
         if finding.field and condition.id == finding.field and condition.article:
             return condition.article
     for item in report.items:
         if finding.item and item.id == finding.item and item.article:
             return item.article
-    return GENERAL_ARTICLE
+    return report.ruleset.notice.get("general_article", "")
 
 
 def _line(report: Report, finding: Finding, measures: str) -> str:
@@ -167,14 +158,19 @@ def notice_document(report: Report, options: NoticeOptions | None = None) -> Any
     cluster = str(report.fields.get("cluster_name") or report.dossier.id)
     applicant = str(report.fields.get("applicant") or ADDRESSEE_DEFAULT)
     measures = _measures(report)
-    short = _short_measures(measures)
+    short = report.ruleset.notice.get("short_title") or measures  # after its first mention
 
     document = _page_setup()
     title = TITLE_TO_FIX if errors else TITLE_NOTHING_TO_FIX
     document.core_properties.title = xml_safe(title.format(cluster=cluster))
     _title(document, title.format(cluster=cluster))
     _body(document, f"{applicant}：", indent=False)
-    opening = OPENING.format(cluster=cluster, measures=measures, short=short)
+    opening = OPENING.format(
+        cluster=cluster,
+        measures=measures,
+        short=SHORT_TITLE.format(short=short) if short != measures else "",
+        article=report.ruleset.notice.get("review_article", ""),
+    )
     if errors:
         _body(document, opening + RESULT_TO_FIX.format(n=len(errors)))
         for number, finding in enumerate(errors, 1):
