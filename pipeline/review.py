@@ -40,6 +40,7 @@ from .report import (
     SealFound,
     SealNotFound,
 )
+from .reports.wording import DECISION_VALUE_TEXT
 
 FILENAME = "decisions.sqlite3"
 KINDS = ("item", "seal", "condition", "finding")
@@ -49,12 +50,7 @@ VALUES: dict[str, tuple[str, ...]] = {
     "condition": ("pass", "fail"),
     "finding": ("upheld", "dismissed"),
 }
-VALUE_TEXT: dict[str, dict[str, str]] = {
-    "item": {"present": "已提供", "missing": "缺失", "unknown": "无法判断"},
-    "seal": {"present": "有公章", "missing": "无公章", "unknown": "无法判断"},
-    "condition": {"pass": "符合", "fail": "不符合", "unknown": "无法判断"},
-    "finding": {"upheld": "成立", "dismissed": "不成立"},
-}
+VALUE_TEXT = DECISION_VALUE_TEXT  # the clerk's answers as people read them (wording.py)
 # The tool's doubts a decision on the same item settles: the clerk has looked.
 DOUBT_CODES = ("LOW_CONFIDENCE", "OCR_LOW_CONFIDENCE", "LIMIT_REACHED")
 

@@ -50,20 +50,27 @@ ITEM_UNSURE: tuple[str, Tone] = ("需人工确认", "warn")
 ITEM_MISSING: tuple[str, Tone] = ("缺失", "bad")
 ITEM_ABSENT_OPTIONAL: tuple[str, Tone] = ("未提供（可选）", "muted")
 REQUIRED_TEXT: dict[bool, str] = {True: "必需", False: "可选"}
-ITEM_DECIDED: dict[str, tuple[str, Tone]] = {
-    "present": ("已提供（人工确认）", "ok"),
-    "missing": ("缺失（人工确认）", "bad"),
-}
 
 # The clerk's decisions (人工确认, pipeline/review.py).
 REVIEW_TITLE = "人工确认"
 REVIEW_HEADERS = ("类别", "对象", "系统结论", "人工确认", "说明", "确认人", "时间", "状态")
 EMPTY_REVIEW = "无人工确认。"
 DECISION_KIND_TEXT: dict[str, str] = {"item": "材料", "seal": "公章", "condition": "申报条件", "finding": "问题"}
-DECISION_TOOL_TEXT: dict[str, dict[str, str]] = {
+# The answers of a decision (pipeline/review.py VALUES), the clerk's; the tool's own differ only where
+# it speaks of what it detected or raised.
+DECISION_VALUE_TEXT: dict[str, dict[str, str]] = {
     "item": {"present": "已提供", "missing": "缺失", "unknown": "无法判断"},
-    "seal": {"present": "有公章", "missing": "未检测到公章", "unknown": "无法判断"},
+    "seal": {"present": "有公章", "missing": "无公章", "unknown": "无法判断"},
     "condition": {"pass": "符合", "fail": "不符合", "unknown": "无法判断"},
+    "finding": {"upheld": "成立", "dismissed": "不成立"},
+}
+# An item's status in the report once a clerk decided on it.
+ITEM_DECIDED: dict[str, tuple[str, Tone]] = {
+    value: (f"{DECISION_VALUE_TEXT['item'][value]}（人工确认）", tone)
+    for value, tone in (("present", "ok"), ("missing", "bad"))
+}
+DECISION_TOOL_TEXT: dict[str, dict[str, str]] = DECISION_VALUE_TEXT | {
+    "seal": DECISION_VALUE_TEXT["seal"] | {"missing": "未检测到公章"},
     "finding": {"upheld": "提出该问题"},
 }
 DECISION_APPLIES = "有效"
