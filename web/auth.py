@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from core.database import Database
+from pipeline.reports.files import replace_into
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -91,11 +92,13 @@ def add_user(path: Path, name: str, password: str) -> bool:
         "changed": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump({"users": users}, handle, ensure_ascii=False, indent=2)
-    os.replace(tmp, path)
+
+    def write(tmp: Path) -> None:  # readable by its owner only: it holds the password hashes
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump({"users": users}, handle, ensure_ascii=False, indent=2)
+
+    replace_into(path, write)
     return new
 
 

@@ -33,6 +33,7 @@ from extractors.preview import PageJob, PageView
 from extractors.sandbox import ExtractionPool
 from pipeline.intake import open_dossier, sha256_of
 from pipeline.report import Report, SealFound
+from pipeline.reports.files import replace_into
 
 MIN_WIDTH, MAX_WIDTH = 100, 2000
 RENDER_SECONDS = 30.0  # one page drawn (or searched) in a worker; a page that takes longer is given up
@@ -226,16 +227,9 @@ def _sha256(path: Path) -> str:
 
 
 def _write_whole(path: Path, write: Callable[[Path], object]) -> None:
-    """WRITE into a temporary file beside PATH, then renamed onto it: no reader sees half a file."""
+    """WRITE PATH whole (`replace_into`), its folder made first."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(name))
-        os.replace(name, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(name)
+    replace_into(path, write)
 
 
 _conversions = threading.BoundedSemaphore(CONVERSIONS_AT_ONCE)
