@@ -17,8 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from pipeline.registry import FILENAME as REGISTRY_FILE
 from pipeline.registry import Registry
+from pipeline.reports.summary import SummaryRow
 
 logger = logging.getLogger("dossier.web")
 
@@ -88,10 +91,6 @@ def _file_key(path: Path) -> tuple[int, int]:
     return (info.st_mtime_ns, info.st_size)
 
 
-def _number(value: object) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else 0
-
-
 def read_summary(out: Path) -> tuple[list[dict[str, Any]], str | None]:
     """summary.json's rows and its inbox (None where it does not say); nothing when there is none yet."""
     try:
@@ -122,40 +121,39 @@ def build_round(out: Path) -> Round:
     rows: list[RoundRow] = []
     seen: set[str] = set()
     for data in summary:
-        ident = data["id"]
-        if ident in seen:
+        try:
+            row = SummaryRow.model_validate(data)  # summary.json's row, as the batch and watch service write it
+        except ValidationError as exc:
+            logger.warning(f"汇总表中无法识别的一行：{data.get('id')}：{exc.error_count()} 处不符")
             continue
-        seen.add(ident)
-        verdict = str(data.get("verdict") or "")
-        final = str(data.get("final_verdict") or verdict)
-        final_reviews = data.get("final_review_count")
-        in_registry = registry_rows.get(ident)
-        state = in_registry.state if in_registry is not None else ("failed" if verdict == "failed" else "done")
-        checked_at = str(data.get("checked_at") or "")
+        if row.id in seen:
+            continue
+        seen.add(row.id)
+        in_registry = registry_rows.get(row.id)
+        state = in_registry.state if in_registry is not None else ("failed" if row.verdict == "failed" else "done")
+        checked_at = row.checked_at or ""
         if not checked_at and in_registry is not None:
             checked_at = in_registry.finished or ""
-        if not checked_at and data.get("report"):
-            checked_at = _mtime_text(out / ident / "report.json")
+        if not checked_at and row.report:
+            checked_at = _mtime_text(out / row.id / "report.json")
         rows.append(
             RoundRow(
-                id=ident,
-                source=str(data.get("source") or ident),
-                verdict=verdict,
-                final_verdict=final,
+                id=row.id,
+                source=row.source or row.id,
+                verdict=row.verdict,
+                final_verdict=row.final_verdict or row.verdict,
                 state=state,
-                errors=_number(data.get("errors")),
-                warnings=_number(data.get("warnings")),
-                final_errors=_number(data.get("errors") if data.get("final_errors") is None else data["final_errors"]),
-                final_warnings=_number(
-                    data.get("warnings") if data.get("final_warnings") is None else data["final_warnings"]
-                ),
-                review_count=_number(data.get("review_count")),
-                final_review_count=_number(data.get("review_count") if final_reviews is None else final_reviews),
+                errors=row.errors,
+                warnings=row.warnings,
+                final_errors=row.errors if row.final_errors is None else row.final_errors,
+                final_warnings=row.warnings if row.final_warnings is None else row.final_warnings,
+                review_count=row.review_count,
+                final_review_count=row.review_count if row.final_review_count is None else row.final_review_count,
                 checked_at=checked_at,
-                decisions=_number(data.get("decisions")),
-                stale=_number(data.get("stale_decisions")),
-                failure=str(data.get("failure") or ""),
-                has_report=bool(data.get("report")),
+                decisions=row.decisions,
+                stale=row.stale_decisions,
+                failure=row.failure or "",
+                has_report=bool(row.report),
             )
         )
     for ident, entry in registry_rows.items():  # the watch service's dossiers not summarised yet
