@@ -245,9 +245,17 @@ def test_page_viewer_draws_the_seal_box_on_the_page(page: Page, round_: Round) -
     seal, pdf, number = open_seal_in_viewer(page, round_)
     box = page.locator("#viewer .box.seal")
     expect(box).to_be_visible()
-    outer = page.locator("#viewer img#viewer-page").bounding_box()
-    inner = box.first.bounding_box()
-    assert outer and inner
+    # Both rectangles in one frame: the viewer scrolls the box into view once the page image is decoded,
+    # and two separate reads could straddle that scroll.
+    rects = page.evaluate(
+        """() => {
+            const rect = (node) => { const r = node.getBoundingClientRect();
+                return {x: r.x, y: r.y, width: r.width, height: r.height}; };
+            return {outer: rect(document.querySelector("#viewer img#viewer-page")),
+                    inner: rect(document.querySelector("#viewer .box.seal"))};
+        }"""
+    )
+    outer, inner = rects["outer"], rects["inner"]
     assert inner["x"] >= outer["x"] - 1 and inner["y"] >= outer["y"] - 1
     assert inner["x"] + inner["width"] <= outer["x"] + outer["width"] + 1
     assert inner["y"] + inner["height"] <= outer["y"] + outer["height"] + 1
